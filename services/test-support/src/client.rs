@@ -21,7 +21,7 @@ pub struct TestClient {
 #[derive(Clone)]
 enum Target {
     InProcess(App),
-    Port(SocketAddr, Client<HttpConnector, Body>),
+    Port(SocketAddr, Box<Client<HttpConnector, Body>>),
 }
 
 /// A response read to the end.
@@ -44,13 +44,13 @@ impl TestClient {
     /// A client that talks HTTP/1.1 to a server listening on `addr`.
     pub fn over_port(addr: SocketAddr) -> Self {
         let client = Client::builder(TokioExecutor::new()).build_http();
-        Self { target: Target::Port(addr, client), host: "localhost".to_owned() }
+        Self { target: Target::Port(addr, Box::new(client)), host: "localhost".to_owned() }
     }
 
     /// Sends `Host: host` from now on instead of `localhost`.
     #[must_use]
     pub fn with_host(mut self, host: &str) -> Self {
-        self.host = host.to_owned();
+        host.clone_into(&mut self.host);
         self
     }
 

@@ -161,8 +161,8 @@ impl Settings {
                     .source(Some(env)),
             )
             .build()
-            .map_err(describe)?;
-        let settings: Self = config.try_deserialize().map_err(describe)?;
+            .map_err(|err| describe(&err))?;
+        let settings: Self = config.try_deserialize().map_err(|err| describe(&err))?;
         settings.validate()?;
         Ok(settings)
     }
@@ -198,7 +198,7 @@ impl Settings {
             ("HERD_DATABASE__STATEMENT_TIMEOUT", self.database.statement_timeout),
         ];
         for (key, seconds) in durations {
-            if !(seconds.is_finite() && seconds >= 0.0 && seconds <= 86_400.0) {
+            if !(0.0..=86_400.0).contains(&seconds) {
                 return Err(SettingsError(format!(
                     "{key} must be a number of seconds between 0 and 86400, not {seconds}"
                 )));
@@ -269,7 +269,7 @@ fn env_name(key: &str) -> String {
     format!("HERD_{}", key.replace('.', "__").to_uppercase())
 }
 
-fn describe(err: ConfigError) -> SettingsError {
+fn describe(err: &ConfigError) -> SettingsError {
     let text = err.to_string().replace('\n', " ");
     // `config` names the key as "for key `cache.timeout`"; serde names unknown ones as
     // "unknown field `foo`". Either way, say which environment variable to fix.
