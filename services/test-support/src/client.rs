@@ -38,13 +38,19 @@ pub struct TestResponse {
 impl TestClient {
     /// A client that calls `app` in process (no socket), with `Host: localhost`.
     pub fn new(app: App) -> Self {
-        Self { target: Target::InProcess(app), host: "localhost".to_owned() }
+        Self {
+            target: Target::InProcess(app),
+            host: "localhost".to_owned(),
+        }
     }
 
     /// A client that talks HTTP/1.1 to a server listening on `addr`.
     pub fn over_port(addr: SocketAddr) -> Self {
         let client = Client::builder(TokioExecutor::new()).build_http();
-        Self { target: Target::Port(addr, Box::new(client)), host: "localhost".to_owned() }
+        Self {
+            target: Target::Port(addr, Box::new(client)),
+            host: "localhost".to_owned(),
+        }
     }
 
     /// Sends `Host: host` from now on instead of `localhost`.
@@ -103,8 +109,16 @@ impl TestClient {
             }
         };
         let (parts, body) = response.into_parts();
-        let body = body.collect().await.expect("the response body can be read").to_bytes();
-        TestResponse { status: parts.status, headers: parts.headers, body }
+        let body = body
+            .collect()
+            .await
+            .expect("the response body can be read")
+            .to_bytes();
+        TestResponse {
+            status: parts.status,
+            headers: parts.headers,
+            body,
+        }
     }
 }
 

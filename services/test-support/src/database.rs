@@ -48,7 +48,9 @@ impl Drop for TestDatabase {
         let name = self.name.clone();
         // Drop may run inside a runtime, where blocking on another is not allowed: use a thread.
         let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
             runtime.block_on(async move {
                 let (client, connection) = tokio_postgres::connect(&admin_url(), NoTls).await?;
                 tokio::spawn(connection);
@@ -76,7 +78,9 @@ async fn admin_connection() -> tokio_postgres::Client {
 
 /// Replaces the database name (the URL path) of a `postgres://` URL.
 fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
     let scheme_end = base.find("://").map_or(0, |i| i + 3);
     let base = match base[scheme_end..].find('/') {
         Some(slash) => &base[..scheme_end + slash],
@@ -98,7 +102,10 @@ mod tests {
             with_database("postgres://postgres@127.0.0.1:5432/postgres", "t1"),
             "postgres://postgres@127.0.0.1:5432/t1"
         );
-        assert_eq!(with_database("postgres://h:1/db?sslmode=disable", "t"), "postgres://h:1/t?sslmode=disable");
+        assert_eq!(
+            with_database("postgres://h:1/db?sslmode=disable", "t"),
+            "postgres://h:1/t?sslmode=disable"
+        );
         assert_eq!(with_database("postgres://h", "t"), "postgres://h/t");
     }
 
@@ -107,7 +114,10 @@ mod tests {
         let db = TestDatabase::new().await;
         let (client, connection) = tokio_postgres::connect(db.url(), NoTls).await.unwrap();
         tokio::spawn(connection);
-        let row = client.query_one("SELECT current_database()", &[]).await.unwrap();
+        let row = client
+            .query_one("SELECT current_database()", &[])
+            .await
+            .unwrap();
         assert_eq!(row.get::<_, String>(0), db.name());
         drop(client);
         let name = db.name().to_owned();

@@ -5,7 +5,12 @@
 //! they do not answer. Their addresses come from `HERD_TEST_DATABASE_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/postgres`) and `HERD_TEST_REDIS_URL` (default
 //! `redis://127.0.0.1:6379/0`).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::missing_panics_doc, reason = "test code")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::missing_panics_doc,
+    reason = "test code"
+)]
 
 mod client;
 mod database;

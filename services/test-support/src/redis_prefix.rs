@@ -37,7 +37,8 @@ impl TestRedis {
 
     /// A new multiplexed connection.
     pub async fn connection(&self) -> redis::aio::MultiplexedConnection {
-        let client = redis::Client::open(self.url.as_str()).expect("HERD_TEST_REDIS_URL is a Redis URL");
+        let client =
+            redis::Client::open(self.url.as_str()).expect("HERD_TEST_REDIS_URL is a Redis URL");
         client.get_multiplexed_async_connection().await.unwrap_or_else(|err| {
             panic!("Redis does not answer at {} ({err}); run the tests with `make test`, which starts it", self.url)
         })
@@ -51,7 +52,10 @@ impl Drop for TestRedis {
         let _ = std::thread::spawn(move || {
             let client = redis::Client::open(url.as_str()).ok()?;
             let mut connection = client.get_connection().ok()?;
-            let keys: Vec<String> = redis::cmd("KEYS").arg(&pattern).query(&mut connection).ok()?;
+            let keys: Vec<String> = redis::cmd("KEYS")
+                .arg(&pattern)
+                .query(&mut connection)
+                .ok()?;
             if !keys.is_empty() {
                 let _: i64 = redis::cmd("DEL").arg(keys).query(&mut connection).ok()?;
             }

@@ -5,26 +5,28 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http_body::{Frame, SizeHint};
-use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Empty, Full, LengthLimitError};
 
 use crate::error::{BoxError, Error};
 
 /// A request or response body: a boxed stream of bytes.
 ///
+/// It is `Sync`, so a view may hold `&Request` across an `.await`.
+///
 /// Requests arrive with hyper's streaming body behind a size limit; responses are usually a
 /// single buffer built with `From<String>` or `From<Bytes>`.
 #[derive(Debug)]
-pub struct Body(UnsyncBoxBody<Bytes, BoxError>);
+pub struct Body(BoxBody<Bytes, BoxError>);
 
 impl Body {
     /// Wraps any body whose errors convert into [`BoxError`].
     pub fn new<B>(body: B) -> Self
     where
-        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B: http_body::Body<Data = Bytes> + Send + Sync + 'static,
         B::Error: Into<BoxError>,
     {
-        Self(body.map_err(Into::into).boxed_unsync())
+        Self(body.map_err(Into::into).boxed())
     }
 
     /// A body with no bytes.
@@ -42,7 +44,9 @@ impl Body {
         match self.0.collect().await {
             Ok(collected) => Ok(collected.to_bytes()),
             Err(err) if is_length_limit(&*err) => Err(Error::payload_too_large()),
-            Err(err) => Err(Error::bad_request("the request body could not be read").with_source(err)),
+            Err(err) => {
+                Err(Error::bad_request("the request body could not be read").with_source(err))
+            }
         }
     }
 }

@@ -42,7 +42,13 @@ enum Kind {
 
 impl Error {
     fn new(kind: Kind, message: Option<String>) -> Self {
-        Self { inner: Box::new(ErrorImpl { kind, message, source: None }) }
+        Self {
+            inner: Box::new(ErrorImpl {
+                kind,
+                message,
+                source: None,
+            }),
+        }
     }
 
     /// The request is malformed (400); `reason` is logged, never sent.
@@ -139,13 +145,27 @@ impl Error {
 /// The bare body Django sends for `status` when DEBUG is off.
 pub fn bare_page(status: StatusCode) -> &'static str {
     match status {
-        StatusCode::BAD_REQUEST => "<!doctype html>\n<html lang=\"en\"><head><title>Bad Request (400)</title></head><body><h1>Bad Request (400)</h1></body></html>\n",
-        StatusCode::FORBIDDEN => "<!doctype html>\n<html lang=\"en\"><head><title>403 Forbidden</title></head><body><h1>403 Forbidden</h1></body></html>\n",
-        StatusCode::NOT_FOUND => "<!doctype html>\n<html lang=\"en\"><head><title>Not Found</title></head><body><h1>Not Found</h1><p>The requested resource was not found on this server.</p></body></html>\n",
-        StatusCode::METHOD_NOT_ALLOWED => "<!doctype html>\n<html lang=\"en\"><head><title>405 Method Not Allowed</title></head><body><h1>405 Method Not Allowed</h1></body></html>\n",
-        StatusCode::PAYLOAD_TOO_LARGE => "<!doctype html>\n<html lang=\"en\"><head><title>413 Payload Too Large</title></head><body><h1>413 Payload Too Large</h1></body></html>\n",
-        StatusCode::SERVICE_UNAVAILABLE => "<!doctype html>\n<html lang=\"en\"><head><title>503 Service Unavailable</title></head><body><h1>Service Unavailable (503)</h1></body></html>\n",
-        _ => "<!doctype html>\n<html lang=\"en\"><head><title>Server Error (500)</title></head><body><h1>Server Error (500)</h1></body></html>\n",
+        StatusCode::BAD_REQUEST => {
+            "<!doctype html>\n<html lang=\"en\"><head><title>Bad Request (400)</title></head><body><h1>Bad Request (400)</h1></body></html>\n"
+        }
+        StatusCode::FORBIDDEN => {
+            "<!doctype html>\n<html lang=\"en\"><head><title>403 Forbidden</title></head><body><h1>403 Forbidden</h1></body></html>\n"
+        }
+        StatusCode::NOT_FOUND => {
+            "<!doctype html>\n<html lang=\"en\"><head><title>Not Found</title></head><body><h1>Not Found</h1><p>The requested resource was not found on this server.</p></body></html>\n"
+        }
+        StatusCode::METHOD_NOT_ALLOWED => {
+            "<!doctype html>\n<html lang=\"en\"><head><title>405 Method Not Allowed</title></head><body><h1>405 Method Not Allowed</h1></body></html>\n"
+        }
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            "<!doctype html>\n<html lang=\"en\"><head><title>413 Payload Too Large</title></head><body><h1>413 Payload Too Large</h1></body></html>\n"
+        }
+        StatusCode::SERVICE_UNAVAILABLE => {
+            "<!doctype html>\n<html lang=\"en\"><head><title>503 Service Unavailable</title></head><body><h1>Service Unavailable (503)</h1></body></html>\n"
+        }
+        _ => {
+            "<!doctype html>\n<html lang=\"en\"><head><title>Server Error (500)</title></head><body><h1>Server Error (500)</h1></body></html>\n"
+        }
     }
 }
 
@@ -153,9 +173,10 @@ pub fn bare_page(status: StatusCode) -> &'static str {
 pub fn bare_response(status: StatusCode) -> http::Response<Body> {
     let mut response = http::Response::new(Body::from(bare_page(status)));
     *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
     response
 }
 
@@ -170,13 +191,19 @@ impl IntoResponse for Error {
         let mut response = bare_response(status);
         match &self.inner.kind {
             Kind::MethodNotAllowed(allow) => {
-                let allow = allow.iter().map(http::Method::as_str).collect::<Vec<_>>().join(", ");
+                let allow = allow
+                    .iter()
+                    .map(http::Method::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ");
                 if let Ok(value) = HeaderValue::from_str(&allow) {
                     response.headers_mut().insert(header::ALLOW, value);
                 }
             }
             Kind::Unavailable => {
-                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
             _ => {}
         }

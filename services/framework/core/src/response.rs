@@ -44,8 +44,9 @@ impl Redirect {
     }
 
     fn with_status(status: StatusCode, location: &str) -> crate::Result<Self> {
-        let location = HeaderValue::from_str(location)
-            .map_err(|err| crate::Error::bad_request("redirect target is not a valid header").with_source(err))?;
+        let location = HeaderValue::from_str(location).map_err(|err| {
+            crate::Error::bad_request("redirect target is not a valid header").with_source(err)
+        })?;
         Ok(Self { status, location })
     }
 }
@@ -54,7 +55,9 @@ impl IntoResponse for Redirect {
     fn into_response(self) -> Response {
         let mut response = Response::new(Body::empty());
         *response.status_mut() = self.status;
-        response.headers_mut().insert(header::LOCATION, self.location);
+        response
+            .headers_mut()
+            .insert(header::LOCATION, self.location);
         response
     }
 }
@@ -62,9 +65,10 @@ impl IntoResponse for Redirect {
 impl<T: Into<Body>> IntoResponse for Html<T> {
     fn into_response(self) -> Response {
         let mut response = Response::new(self.0.into());
-        response
-            .headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        );
         response
     }
 }
@@ -106,8 +110,9 @@ impl<T: IntoResponse, E: IntoResponse> IntoResponse for Result<T, E> {
 
 fn plain(body: Body) -> Response {
     let mut response = Response::new(body);
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
     response
 }

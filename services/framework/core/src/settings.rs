@@ -145,11 +145,12 @@ impl Settings {
             .filter(|(key, _)| {
                 key.starts_with("HERD_")
                     && !NOT_SETTINGS.contains(&key.as_str())
-                    && !NOT_SETTINGS_PREFIXES.iter().any(|prefix| key.starts_with(prefix))
+                    && !NOT_SETTINGS_PREFIXES
+                        .iter()
+                        .any(|prefix| key.starts_with(prefix))
             })
             .collect();
-        let mut builder =
-            Config::builder().add_source(File::from_str(DEFAULTS, FileFormat::Toml));
+        let mut builder = Config::builder().add_source(File::from_str(DEFAULTS, FileFormat::Toml));
         if let Some(file) = &file {
             builder = builder.add_source(File::from(file.clone()).format(FileFormat::Toml));
         }
@@ -174,28 +175,54 @@ impl Settings {
             ));
         }
         if self.secret_key.as_ref().is_some_and(|key| key.0.is_empty()) {
-            return Err(SettingsError("HERD_SECRET_KEY must not be empty".to_owned()));
+            return Err(SettingsError(
+                "HERD_SECRET_KEY must not be empty".to_owned(),
+            ));
         }
         if self.allowed_hosts.is_empty() {
-            return Err(SettingsError("HERD_ALLOWED_HOSTS must name at least one host".to_owned()));
+            return Err(SettingsError(
+                "HERD_ALLOWED_HOSTS must name at least one host".to_owned(),
+            ));
         }
         if self.database.pool_size == 0 {
-            return Err(SettingsError("HERD_DATABASE__POOL_SIZE must be at least 1".to_owned()));
+            return Err(SettingsError(
+                "HERD_DATABASE__POOL_SIZE must be at least 1".to_owned(),
+            ));
         }
         if self.server.max_in_flight == 0 {
-            return Err(SettingsError("HERD_SERVER__MAX_IN_FLIGHT must be at least 1".to_owned()));
+            return Err(SettingsError(
+                "HERD_SERVER__MAX_IN_FLIGHT must be at least 1".to_owned(),
+            ));
         }
         let durations = [
-            ("HERD_SERVER__HEADER_READ_TIMEOUT", self.server.header_read_timeout),
-            ("HERD_SERVER__KEEP_ALIVE_TIMEOUT", self.server.keep_alive_timeout),
-            ("HERD_SERVER__BODY_READ_TIMEOUT", self.server.body_read_timeout),
+            (
+                "HERD_SERVER__HEADER_READ_TIMEOUT",
+                self.server.header_read_timeout,
+            ),
+            (
+                "HERD_SERVER__KEEP_ALIVE_TIMEOUT",
+                self.server.keep_alive_timeout,
+            ),
+            (
+                "HERD_SERVER__BODY_READ_TIMEOUT",
+                self.server.body_read_timeout,
+            ),
             ("HERD_SERVER__HANDLER_TIMEOUT", self.server.handler_timeout),
             ("HERD_SERVER__DRAIN_DELAY", self.server.drain_delay),
             ("HERD_SERVER__DRAIN_DEADLINE", self.server.drain_deadline),
             ("HERD_DATABASE__WAIT_TIMEOUT", self.database.wait_timeout),
-            ("HERD_DATABASE__CREATE_TIMEOUT", self.database.create_timeout),
-            ("HERD_DATABASE__RECYCLE_TIMEOUT", self.database.recycle_timeout),
-            ("HERD_DATABASE__STATEMENT_TIMEOUT", self.database.statement_timeout),
+            (
+                "HERD_DATABASE__CREATE_TIMEOUT",
+                self.database.create_timeout,
+            ),
+            (
+                "HERD_DATABASE__RECYCLE_TIMEOUT",
+                self.database.recycle_timeout,
+            ),
+            (
+                "HERD_DATABASE__STATEMENT_TIMEOUT",
+                self.database.statement_timeout,
+            ),
         ];
         for (key, seconds) in durations {
             if !(0.0..=86_400.0).contains(&seconds) {
@@ -209,7 +236,9 @@ impl Settings {
 
     /// The signing key: `HERD_SECRET_KEY`, or in debug a fixed development key.
     pub fn secret_key(&self) -> &str {
-        self.secret_key.as_ref().map_or(DEVELOPMENT_SECRET_KEY, |key| key.0.as_str())
+        self.secret_key
+            .as_ref()
+            .map_or(DEVELOPMENT_SECRET_KEY, |key| key.0.as_str())
     }
 }
 
@@ -223,8 +252,13 @@ impl ServerSettings {
 impl DatabaseSettings {
     /// The pool's wait, create and recycle timeouts, and the statement timeout.
     pub fn timeouts(&self) -> [Duration; 4] {
-        [self.wait_timeout, self.create_timeout, self.recycle_timeout, self.statement_timeout]
-            .map(Duration::from_secs_f64)
+        [
+            self.wait_timeout,
+            self.create_timeout,
+            self.recycle_timeout,
+            self.statement_timeout,
+        ]
+        .map(Duration::from_secs_f64)
     }
 }
 
@@ -310,7 +344,10 @@ mod tests {
 
     fn load(pairs: &[(&str, &str)]) -> Result<Settings, SettingsError> {
         Settings::from_env_map(
-            pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
         )
     }
 
@@ -349,7 +386,8 @@ mod tests {
 
     #[test]
     fn an_unknown_backend_is_refused() {
-        let err = load(&[("HERD_DEBUG", "true"), ("HERD_CACHE__BACKEND", "memcached")]).unwrap_err();
+        let err =
+            load(&[("HERD_DEBUG", "true"), ("HERD_CACHE__BACKEND", "memcached")]).unwrap_err();
         assert!(err.to_string().contains("HERD_CACHE__BACKEND"), "{err}");
     }
 
@@ -368,7 +406,10 @@ mod tests {
     #[test]
     fn production_requires_a_secret_key() {
         let err = load(&[]).unwrap_err();
-        assert!(err.to_string().starts_with("HERD_SECRET_KEY is required"), "{err}");
+        assert!(
+            err.to_string().starts_with("HERD_SECRET_KEY is required"),
+            "{err}"
+        );
         assert!(load(&[("HERD_SECRET_KEY", "")]).is_err());
     }
 

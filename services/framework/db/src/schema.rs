@@ -4,6 +4,7 @@
 //! types (as JSON) and `makemigrations` diffs the two.
 
 use serde::{Deserialize, Serialize};
+use sha2::Digest;
 
 /// A model's table.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,6 +21,10 @@ pub struct ModelSchema {
 
 /// One column.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "each flag is an independent column property"
+)]
 pub struct FieldSchema {
     /// The column name.
     pub column: String,
@@ -99,6 +104,75 @@ pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
+/// Postgres truncates identifiers longer than this many bytes.
+const MAX_IDENTIFIER_LEN: usize = 63;
+
+/// The statements that create a model's table and its indexes, in order: `CREATE TABLE`
+/// (primary key, NOT NULL, UNIQUE and foreign keys inline), then one `CREATE INDEX` per
+/// indexed column. Identifiers are quoted; foreign keys are `ON DELETE CASCADE` and, as in
+/// Django, `DEFERRABLE INITIALLY DEFERRED`.
+pub fn create_table_sql(schema: &ModelSchema) -> Vec<String> {
+    let columns: Vec<String> = schema.fields.iter().map(column_definition).collect();
+    let mut statements = vec![format!(
+        "CREATE TABLE {} ({})",
+        quote_ident(&schema.table),
+        columns.join(", ")
+    )];
+    statements.extend(
+        schema
+            .fields
+            .iter()
+            .filter(|f| f.index && !f.primary_key && !f.unique)
+            .map(|f| create_index_sql(&schema.table, &f.column)),
+    );
+    statements
+}
+
+/// `CREATE INDEX` for one column, named `<table>_<column>_idx` (shortened with a hash when
+/// longer than Postgres allows, so two long names never collide).
+pub fn create_index_sql(table: &str, column: &str) -> String {
+    format!(
+        "CREATE INDEX {} ON {} ({})",
+        quote_ident(&index_name(table, column)),
+        quote_ident(table),
+        quote_ident(column)
+    )
+}
+
+/// One column of `CREATE TABLE`.
+pub fn column_definition(field: &FieldSchema) -> String {
+    let mut sql = format!("{} {}", quote_ident(&field.column), field.sql_type.ddl());
+    if field.primary_key {
+        sql.push_str(" PRIMARY KEY");
+    } else if !field.nullable {
+        sql.push_str(" NOT NULL");
+    }
+    if field.unique && !field.primary_key {
+        sql.push_str(" UNIQUE");
+    }
+    if let Some(table) = &field.references {
+        sql.push_str(" REFERENCES ");
+        sql.push_str(&quote_ident(table));
+        sql.push_str(" (\"id\") ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED");
+    }
+    sql
+}
+
+/// The name of the index on `table(column)`: `<table>_<column>_idx`, or past Postgres' 63 bytes a
+/// prefix of it plus 8 hex digits of its SHA-256. Migrations drop indexes by this name.
+pub fn index_name(table: &str, column: &str) -> String {
+    let name = format!("{table}_{column}_idx");
+    if name.len() <= MAX_IDENTIFIER_LEN {
+        return name;
+    }
+    let hash = hex::encode(sha2::Sha256::digest(name.as_bytes()));
+    let mut cut = MAX_IDENTIFIER_LEN - 9;
+    while !name.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}_{}", &name[..cut], &hash[..8])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,7 +180,10 @@ mod tests {
     #[test]
     fn identifiers_are_quoted_with_inner_quotes_doubled() {
         assert_eq!(quote_ident("name"), "\"name\"");
-        assert_eq!(quote_ident("x\"; DROP TABLE t; --"), "\"x\"\"; DROP TABLE t; --\"");
+        assert_eq!(
+            quote_ident("x\"; DROP TABLE t; --"),
+            "\"x\"\"; DROP TABLE t; --\""
+        );
     }
 
     #[test]
@@ -122,5 +199,64 @@ mod tests {
         };
         let json = serde_json::to_string(&field).unwrap();
         assert_eq!(serde_json::from_str::<FieldSchema>(&json).unwrap(), field);
+    }
+
+    #[test]
+    fn create_table_sql_quotes_and_constrains_every_column() {
+        let schema = ModelSchema {
+            app: "directory".to_owned(),
+            name: "employee".to_owned(),
+            table: "directory_employee".to_owned(),
+            fields: vec![
+                FieldSchema {
+                    column: "id".to_owned(),
+                    sql_type: SqlType::BigAuto,
+                    nullable: false,
+                    primary_key: true,
+                    unique: false,
+                    index: false,
+                    references: None,
+                },
+                FieldSchema {
+                    column: "name".to_owned(),
+                    sql_type: SqlType::Varchar(100),
+                    nullable: false,
+                    primary_key: false,
+                    unique: false,
+                    index: true,
+                    references: None,
+                },
+                FieldSchema {
+                    column: "department_id".to_owned(),
+                    sql_type: SqlType::BigInt,
+                    nullable: true,
+                    primary_key: false,
+                    unique: false,
+                    index: true,
+                    references: Some("directory_department".to_owned()),
+                },
+            ],
+        };
+        assert_eq!(
+            create_table_sql(&schema),
+            vec![
+                "CREATE TABLE \"directory_employee\" (\"id\" bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, \
+                 \"name\" varchar(100) NOT NULL, \"department_id\" bigint REFERENCES \"directory_department\" (\"id\") \
+                 ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED)"
+                    .to_owned(),
+                "CREATE INDEX \"directory_employee_name_idx\" ON \"directory_employee\" (\"name\")".to_owned(),
+                "CREATE INDEX \"directory_employee_department_id_idx\" ON \"directory_employee\" (\"department_id\")"
+                    .to_owned(),
+            ]
+        );
+    }
+
+    #[test]
+    fn long_index_names_are_shortened_with_a_hash() {
+        let long = "a".repeat(60);
+        let first = index_name(&long, "first_column");
+        let second = index_name(&long, "second_column");
+        assert!(first.len() <= MAX_IDENTIFIER_LEN);
+        assert_ne!(first, second);
     }
 }

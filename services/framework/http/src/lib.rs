@@ -7,3 +7,9 @@ pub mod request;
 pub mod server;
 pub mod static_files;
 pub mod urls;
+
+pub use middleware::Readiness;
+pub use request::RequestExt;
+pub use server::{Server, shutdown_signal};
+pub use static_files::StaticFiles;
+pub use urls::{Dispatcher, Resolver, UrlConf};

@@ -15,7 +15,8 @@ use crate::escape;
 /// Adds variables to every context rendered for a request (Django's context processors).
 pub type ContextProcessor = Arc<dyn Fn(&Request) -> Vec<(String, Value)> + Send + Sync>;
 
-type ReverseFn = Arc<dyn Fn(&str, &[String], &[(String, String)]) -> Result<String, String> + Send + Sync>;
+type ReverseFn =
+    Arc<dyn Fn(&str, &[String], &[(String, String)]) -> Result<String, String> + Send + Sync>;
 type StaticFn = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
 /// A template failed to compile or render.
@@ -75,7 +76,12 @@ impl TemplatesBuilder {
     /// folder they came from, read instead when `debug` is on and it exists. Apps added first win
     /// when two hold the same name, as with Django's `APP_DIRS`.
     #[must_use]
-    pub fn app(mut self, _label: &str, dir: Option<PathBuf>, embedded: &'static [(&'static str, &'static str)]) -> Self {
+    pub fn app(
+        mut self,
+        _label: &str,
+        dir: Option<PathBuf>,
+        embedded: &'static [(&'static str, &'static str)],
+    ) -> Self {
         self.apps.push(AppTemplates { dir, embedded });
         self
     }
@@ -91,7 +97,10 @@ impl TemplatesBuilder {
     #[must_use]
     pub fn reverse(
         mut self,
-        reverse: impl Fn(&str, &[String], &[(String, String)]) -> Result<String, String> + Send + Sync + 'static,
+        reverse: impl Fn(&str, &[String], &[(String, String)]) -> Result<String, String>
+        + Send
+        + Sync
+        + 'static,
     ) -> Self {
         self.reverse = Some(Arc::new(reverse));
         self
@@ -99,7 +108,10 @@ impl TemplatesBuilder {
 
     /// Backs `static(path)` in templates, usually with the hashed static file names.
     #[must_use]
-    pub fn static_url(mut self, static_url: impl Fn(&str) -> Option<String> + Send + Sync + 'static) -> Self {
+    pub fn static_url(
+        mut self,
+        static_url: impl Fn(&str) -> Option<String> + Send + Sync + 'static,
+    ) -> Self {
         self.static_url = Some(Arc::new(static_url));
         self
     }
@@ -120,7 +132,11 @@ impl TemplatesBuilder {
     ///
     /// The first embedded template with a syntax error.
     pub fn build(self) -> Result<Templates, Error> {
-        let reload = self.debug && self.apps.iter().any(|app| app.dir.as_ref().is_some_and(|dir| dir.is_dir()));
+        let reload = self.debug
+            && self
+                .apps
+                .iter()
+                .any(|app| app.dir.as_ref().is_some_and(|dir| dir.is_dir()));
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Chainable);
         env.set_auto_escape_callback(escape::mode_for);
@@ -129,22 +145,31 @@ impl TemplatesBuilder {
         env.add_filter("e", escape::escape_filter);
         env.add_filter("force_escape", escape::force_escape_filter);
         if let Some(reverse) = self.reverse {
-            env.add_function("url", move |name: String, args: Rest<Value>, kwargs: Kwargs| {
-                let args: Vec<String> = args.iter().map(ToString::to_string).collect();
-                let mut pairs = Vec::new();
-                for key in kwargs.args() {
-                    let value: Value = kwargs.get(key)?;
-                    pairs.push((key.to_owned(), value.to_string()));
-                }
-                reverse(&name, &args, &pairs).map_err(|reason| {
-                    minijinja::Error::new(ErrorKind::InvalidOperation, format!("url({name:?}): {reason}"))
-                })
-            });
+            env.add_function(
+                "url",
+                move |name: String, args: Rest<Value>, kwargs: Kwargs| {
+                    let args: Vec<String> = args.iter().map(ToString::to_string).collect();
+                    let mut pairs = Vec::new();
+                    for key in kwargs.args() {
+                        let value: Value = kwargs.get(key)?;
+                        pairs.push((key.to_owned(), value.to_string()));
+                    }
+                    reverse(&name, &args, &pairs).map_err(|reason| {
+                        minijinja::Error::new(
+                            ErrorKind::InvalidOperation,
+                            format!("url({name:?}): {reason}"),
+                        )
+                    })
+                },
+            );
         }
         if let Some(static_url) = self.static_url {
             env.add_function("static", move |path: String| {
                 static_url(&path).ok_or_else(|| {
-                    minijinja::Error::new(ErrorKind::InvalidOperation, format!("static({path:?}): no such static file"))
+                    minijinja::Error::new(
+                        ErrorKind::InvalidOperation,
+                        format!("static({path:?}): no such static file"),
+                    )
                 })
             });
         }
@@ -162,7 +187,12 @@ impl TemplatesBuilder {
             }
             Env::Fixed(env)
         };
-        Ok(Templates { inner: Arc::new(Inner { env, processors: self.processors }) })
+        Ok(Templates {
+            inner: Arc::new(Inner {
+                env,
+                processors: self.processors,
+            }),
+        })
     }
 }
 
@@ -177,8 +207,11 @@ fn load_from_disk(apps: &[AppTemplates], name: &str) -> Result<Option<String>, m
                 Ok(source) => return Ok(Some(source)),
                 Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
                 Err(err) => {
-                    return Err(minijinja::Error::new(ErrorKind::InvalidOperation, "could not read template")
-                        .with_source(err));
+                    return Err(minijinja::Error::new(
+                        ErrorKind::InvalidOperation,
+                        "could not read template",
+                    )
+                    .with_source(err));
                 }
             }
         }
@@ -211,7 +244,9 @@ impl Templates {
         match &self.inner.env {
             Env::Fixed(env) => Ok(env.get_template(name)?.render(context)?),
             Env::Reloading(env) => {
-                let mut env = env.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                let mut env = env
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
                 env.clear_templates();
                 Ok(env.get_template(name)?.render(context)?)
             }
@@ -239,13 +274,20 @@ impl Templates {
     /// # Errors
     ///
     /// As [`Templates::render`].
-    pub async fn render_for<S: Serialize>(&self, request: &Request, name: &str, context: S) -> Result<String, Error> {
+    pub async fn render_for<S: Serialize>(
+        &self,
+        request: &Request,
+        name: &str,
+        context: S,
+    ) -> Result<String, Error> {
         // Later maps win in `merge_maps`: the processors go first so the view can override them.
         let mut maps: Vec<Value> = self
             .inner
             .processors
             .iter()
-            .map(|processor| Value::from(processor(request).into_iter().collect::<BTreeMap<_, _>>()))
+            .map(|processor| {
+                Value::from(processor(request).into_iter().collect::<BTreeMap<_, _>>())
+            })
             .collect();
         maps.push(Value::from(Serde(context)));
         let context = merge_maps(maps);
@@ -261,7 +303,9 @@ impl std::fmt::Debug for Templates {
             Env::Fixed(_) => "compiled",
             Env::Reloading(_) => "reloading",
         };
-        f.debug_struct("Templates").field("mode", &mode).finish_non_exhaustive()
+        f.debug_struct("Templates")
+            .field("mode", &mode)
+            .finish_non_exhaustive()
     }
 }
 

@@ -53,7 +53,11 @@ pub fn escape_xml(text: &str) -> String {
 
 /// The output formatter: undefined and none render as nothing, safe values pass untouched,
 /// everything else is escaped for the template's mode.
-pub(crate) fn format(out: &mut Output<'_>, state: &mut State<'_, '_>, value: &Value) -> Result<(), Error> {
+pub(crate) fn format(
+    out: &mut Output<'_>,
+    state: &mut State<'_, '_>,
+    value: &Value,
+) -> Result<(), Error> {
     if value.is_undefined() || value.is_none() {
         return Ok(());
     }
@@ -90,8 +94,14 @@ pub(crate) fn force_escape_filter(state: &State<'_, '_>, value: &Value) -> Value
 
 /// The auto-escape mode for a template name: XML for `.xml`, HTML for everything else.
 pub(crate) fn mode_for(name: &str) -> AutoEscape {
-    let is_xml = std::path::Path::new(name).extension().is_some_and(|ext| ext.eq_ignore_ascii_case("xml"));
-    if is_xml { AutoEscape::Custom(XML.into()) } else { AutoEscape::Html }
+    let is_xml = std::path::Path::new(name)
+        .extension()
+        .is_some_and(|ext| ext.eq_ignore_ascii_case("xml"));
+    if is_xml {
+        AutoEscape::Custom(XML.into())
+    } else {
+        AutoEscape::Html
+    }
 }
 
 #[cfg(test)]
@@ -109,6 +119,9 @@ mod tests {
 
     #[test]
     fn xml_escaping_leaves_apostrophes() {
-        assert_eq!(escape_xml(r#"<a href="x">O'Neil & co</a>"#), "&lt;a href=&quot;x&quot;&gt;O'Neil &amp; co&lt;/a&gt;");
+        assert_eq!(
+            escape_xml(r#"<a href="x">O'Neil & co</a>"#),
+            "&lt;a href=&quot;x&quot;&gt;O'Neil &amp; co&lt;/a&gt;"
+        );
     }
 }

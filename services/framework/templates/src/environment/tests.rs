@@ -1,14 +1,32 @@
 use super::*;
 
 static BASIC: &[(&str, &str)] = &[
-    ("base.html", "<html><title>{% block title %}Herd{% endblock %}</title><body>{% block body %}base body{% endblock %}</body></html>"),
-    ("section.html", "{% extends 'base.html' %}{% block title %}Section · {{ super() }}{% endblock %}"),
-    ("page.html", "{% extends 'section.html' %}{% block body %}<p>{{ name }}</p>{% endblock %}"),
+    (
+        "base.html",
+        "<html><title>{% block title %}Herd{% endblock %}</title><body>{% block body %}base body{% endblock %}</body></html>",
+    ),
+    (
+        "section.html",
+        "{% extends 'base.html' %}{% block title %}Section · {{ super() }}{% endblock %}",
+    ),
+    (
+        "page.html",
+        "{% extends 'section.html' %}{% block body %}<p>{{ name }}</p>{% endblock %}",
+    ),
     ("echo.html", "{{ value }}"),
     ("echo.xml", "<name attr=\"{{ value }}\">{{ value }}</name>"),
-    ("safe.html", "{{ value|safe }}|{{ value|escape|escape }}|{{ value|force_escape }}|{% autoescape false %}{{ value }}{% endautoescape %}"),
-    ("undefined.html", "[{{ missing }}][{{ nothing }}][{{ missing.attr }}]"),
-    ("links.html", "{{ url('directory:year_archive', 2001) }} {{ url('detail', pk=7) }} {{ static('css/site.css') }}"),
+    (
+        "safe.html",
+        "{{ value|safe }}|{{ value|escape|escape }}|{{ value|force_escape }}|{% autoescape false %}{{ value }}{% endautoescape %}",
+    ),
+    (
+        "undefined.html",
+        "[{{ missing }}][{{ nothing }}][{{ missing.attr }}]",
+    ),
+    (
+        "links.html",
+        "{{ url('directory:year_archive', 2001) }} {{ url('detail', pk=7) }} {{ static('css/site.css') }}",
+    ),
     ("processor.html", "{{ path }} {{ shadowed }}"),
 ];
 
@@ -20,7 +38,9 @@ fn templates() -> Templates {
             ("detail", [], [(key, pk)]) if key == "pk" => Ok(format!("/employee/id/{pk}/")),
             _ => Err("no reverse match".to_owned()),
         })
-        .static_url(|path| (path == "css/site.css").then(|| "/static/css/site.0123456789ab.css".to_owned()))
+        .static_url(|path| {
+            (path == "css/site.css").then(|| "/static/css/site.0123456789ab.css".to_owned())
+        })
         .context_processor(|request| {
             vec![
                 ("path".to_owned(), Value::from(request.uri().path())),
@@ -33,19 +53,34 @@ fn templates() -> Templates {
 
 #[test]
 fn html_output_is_escaped_like_django() {
-    let html = templates().render("echo.html", minijinja::context! { value => r#"<b>O'Neil & "Co"</b> a/b"# }).unwrap();
-    assert_eq!(html, "&lt;b&gt;O&#x27;Neil &amp; &quot;Co&quot;&lt;/b&gt; a/b");
+    let html = templates()
+        .render(
+            "echo.html",
+            minijinja::context! { value => r#"<b>O'Neil & "Co"</b> a/b"# },
+        )
+        .unwrap();
+    assert_eq!(
+        html,
+        "&lt;b&gt;O&#x27;Neil &amp; &quot;Co&quot;&lt;/b&gt; a/b"
+    );
 }
 
 #[test]
 fn template_syntax_stays_literal_in_values() {
-    let html = templates().render("echo.html", minijinja::context! { value => "{{7*7}}" }).unwrap();
+    let html = templates()
+        .render("echo.html", minijinja::context! { value => "{{7*7}}" })
+        .unwrap();
     assert_eq!(html, "{{7*7}}");
 }
 
 #[test]
 fn xml_output_escapes_quotes_but_not_apostrophes() {
-    let xml = templates().render("echo.xml", minijinja::context! { value => r#"O'Neil & "Co" <x>"# }).unwrap();
+    let xml = templates()
+        .render(
+            "echo.xml",
+            minijinja::context! { value => r#"O'Neil & "Co" <x>"# },
+        )
+        .unwrap();
     assert_eq!(
         xml,
         "<name attr=\"O'Neil &amp; &quot;Co&quot; &lt;x&gt;\">O'Neil &amp; &quot;Co&quot; &lt;x&gt;</name>"
@@ -54,7 +89,9 @@ fn xml_output_escapes_quotes_but_not_apostrophes() {
 
 #[test]
 fn safe_escape_force_escape_and_autoescape_off_behave_as_in_django() {
-    let html = templates().render("safe.html", minijinja::context! { value => "<i>&amp;</i>" }).unwrap();
+    let html = templates()
+        .render("safe.html", minijinja::context! { value => "<i>&amp;</i>" })
+        .unwrap();
     assert_eq!(
         html,
         "<i>&amp;</i>|&lt;i&gt;&amp;amp;&lt;/i&gt;|&lt;i&gt;&amp;amp;&lt;/i&gt;|<i>&amp;</i>"
@@ -63,26 +100,37 @@ fn safe_escape_force_escape_and_autoescape_off_behave_as_in_django() {
 
 #[test]
 fn undefined_and_none_render_as_nothing() {
-    let html = templates().render("undefined.html", minijinja::context! { nothing => () }).unwrap();
+    let html = templates()
+        .render("undefined.html", minijinja::context! { nothing => () })
+        .unwrap();
     assert_eq!(html, "[][][]");
 }
 
 #[test]
 fn a_three_level_inheritance_chain_renders_each_block() {
-    let html = templates().render("page.html", minijinja::context! { name => "Ann & Bob" }).unwrap();
+    let html = templates()
+        .render("page.html", minijinja::context! { name => "Ann & Bob" })
+        .unwrap();
     insta::assert_snapshot!(html, @"<html><title>Section · Herd</title><body><p>Ann &amp; Bob</p></body></html>");
 }
 
 #[test]
 fn url_and_static_resolve_through_the_given_functions() {
     let html = templates().render("links.html", ()).unwrap();
-    assert_eq!(html, "/employee/2001/ /employee/id/7/ /static/css/site.0123456789ab.css");
+    assert_eq!(
+        html,
+        "/employee/2001/ /employee/id/7/ /static/css/site.0123456789ab.css"
+    );
 }
 
 #[test]
 fn a_failed_reverse_is_a_render_error() {
     static BAD: &[(&str, &str)] = &[("bad.html", "{{ url('nowhere') }}")];
-    let templates = Templates::builder().app("t", None, BAD).reverse(|_, _, _| Err("no match".to_owned())).build().unwrap();
+    let templates = Templates::builder()
+        .app("t", None, BAD)
+        .reverse(|_, _, _| Err("no match".to_owned()))
+        .build()
+        .unwrap();
     let err = templates.render("bad.html", ()).unwrap_err();
     assert!(err.to_string().contains("nowhere"), "{err}");
 }
@@ -95,9 +143,16 @@ fn a_syntax_error_fails_the_build() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn context_processors_add_variables_but_the_view_wins() {
-    let request = http::Request::builder().uri("/employee/?q=x").body(herd_core::Body::empty()).unwrap();
+    let request = http::Request::builder()
+        .uri("/employee/?q=x")
+        .body(herd_core::Body::empty())
+        .unwrap();
     let html = templates()
-        .render_for(&request, "processor.html", minijinja::context! { shadowed => "from view" })
+        .render_for(
+            &request,
+            "processor.html",
+            minijinja::context! { shadowed => "from view" },
+        )
         .await
         .unwrap();
     assert_eq!(html, "/employee/ from view");
@@ -108,10 +163,24 @@ fn debug_mode_reloads_a_changed_template_from_disk() {
     let dir = std::env::temp_dir().join(format!("herd-templates-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("live.html"), "one {{ x }}").unwrap();
-    let templates = Templates::builder().app("t", Some(dir.clone()), &[]).debug(true).build().unwrap();
-    assert_eq!(templates.render("live.html", minijinja::context! { x => 1 }).unwrap(), "one 1");
+    let templates = Templates::builder()
+        .app("t", Some(dir.clone()), &[])
+        .debug(true)
+        .build()
+        .unwrap();
+    assert_eq!(
+        templates
+            .render("live.html", minijinja::context! { x => 1 })
+            .unwrap(),
+        "one 1"
+    );
     std::fs::write(dir.join("live.html"), "two {{ x }}").unwrap();
-    assert_eq!(templates.render("live.html", minijinja::context! { x => 2 }).unwrap(), "two 2");
+    assert_eq!(
+        templates
+            .render("live.html", minijinja::context! { x => 2 })
+            .unwrap(),
+        "two 2"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -119,6 +188,10 @@ fn debug_mode_reloads_a_changed_template_from_disk() {
 fn the_first_app_wins_when_two_hold_the_same_name() {
     static FIRST: &[(&str, &str)] = &[("x.html", "first")];
     static SECOND: &[(&str, &str)] = &[("x.html", "second")];
-    let templates = Templates::builder().app("a", None, FIRST).app("b", None, SECOND).build().unwrap();
+    let templates = Templates::builder()
+        .app("a", None, FIRST)
+        .app("b", None, SECOND)
+        .build()
+        .unwrap();
     assert_eq!(templates.render("x.html", ()).unwrap(), "first");
 }

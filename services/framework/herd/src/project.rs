@@ -1,0 +1,358 @@
+//! Assembles apps into a served site: the composition root, like Django's project settings,
+//! `urls.py` and `manage.py runserver` together.
+//!
+//! A [`Site`] holds what every view shares (settings, the database pool, templates, the URL
+//! resolver and static files) and is handed to views as a request extension:
+//! `request.extension::<Site>()`. It holds nothing another worker needs, so any number of
+//! workers can serve the same site.
+
+use std::borrow::Cow;
+use std::fmt::Display;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::FutureExt;
+use herd_core::{App, Settings};
+use herd_db::Database;
+use herd_db::migrations::AppMigrations;
+use herd_db::schema::ModelSchema;
+use herd_http::middleware::{self, Readiness};
+use herd_http::server::Server;
+use herd_http::static_files::StaticFiles;
+use herd_http::urls::{Dispatcher, Resolver, UrlConf, include, path_service};
+use herd_templates::Templates;
+use tokio::net::TcpListener;
+use tokio::sync::Mutex;
+use tower::ServiceBuilder;
+use tower::util::BoxCloneSyncService;
+use tower_http::add_extension::AddExtensionLayer;
+
+/// How long a readiness probe of Redis may take to connect or answer.
+const REDIS_PROBE_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// One app of a site: its URLs, templates, static files, migrations and models.
+pub struct AppConfig {
+    /// The app label, e.g. `directory`; also its URL namespace.
+    pub label: &'static str,
+    /// Builds the app's URL patterns, included at the site root.
+    pub urls: fn() -> UrlConf,
+    /// The app's templates, (name, source), compiled into the binary.
+    pub templates: &'static [(&'static str, &'static str)],
+    /// Where the templates came from, read instead in debug so edits show at once.
+    pub templates_dir: Option<PathBuf>,
+    /// The app's static files, (logical path, content).
+    pub static_files: &'static [(&'static str, &'static [u8])],
+    /// The app's migrations, (file name, JSON), in any order.
+    pub migrations: &'static [(&'static str, &'static str)],
+    /// Where `makemigrations` writes new migration files.
+    pub migrations_dir: Option<PathBuf>,
+    /// The current schema of each model, for `makemigrations`.
+    pub models: Vec<ModelSchema>,
+}
+
+/// A site could not be assembled.
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectError {
+    /// The URL configuration is invalid.
+    #[error("invalid URL configuration: {0}")]
+    Urls(#[from] herd_http::urls::UrlError),
+    /// A template does not compile.
+    #[error(transparent)]
+    Templates(#[from] herd_templates::Error),
+    /// The database settings are unusable.
+    #[error("database: {0}")]
+    Database(#[from] herd_db::Error),
+    /// The Redis URL is unusable.
+    #[error("invalid HERD_REDIS_URL: {0}")]
+    Redis(#[from] redis::RedisError),
+    /// Migrations could not be applied or written.
+    #[error(transparent)]
+    Migrations(#[from] herd_db::migrations::Error),
+}
+
+/// What every view shares; cheap to clone.
+#[derive(Clone)]
+pub struct Site {
+    inner: Arc<SiteInner>,
+}
+
+struct SiteInner {
+    settings: Settings,
+    db: Database,
+    templates: Templates,
+    urls: Arc<Resolver>,
+    static_files: StaticFiles,
+    redis: redis::Client,
+}
+
+// === impl Site ===
+
+impl Site {
+    /// Assembles the site: compiles templates and URL patterns and creates the (lazy)
+    /// connection pool. Nothing here waits for Postgres or Redis.
+    ///
+    /// # Errors
+    ///
+    /// An invalid URL pattern, a template that does not compile, or unusable database or
+    /// Redis URLs.
+    pub fn new(settings: Settings, apps: &[AppConfig]) -> Result<Self, ProjectError> {
+        let static_files = StaticFiles::new(apps.iter().flat_map(|app| {
+            app.static_files
+                .iter()
+                .map(|(name, bytes)| ((*name).to_owned(), Cow::Borrowed(*bytes)))
+        }));
+        let mut patterns = Vec::new();
+        for app in apps {
+            patterns.push(include("", (app.urls)()));
+        }
+        patterns.push(path_service("static/<path:name>", static_files.service()));
+        let urls = Arc::new(Resolver::new(UrlConf::new(patterns))?);
+
+        let mut templates = Templates::builder().debug(settings.debug);
+        for app in apps {
+            templates = templates.app(app.label, app.templates_dir.clone(), app.templates);
+        }
+        let reverse_urls = Arc::clone(&urls);
+        let static_urls = static_files.clone();
+        let templates = templates
+            .reverse(move |name, args, kwargs| reverse_strings(&reverse_urls, name, args, kwargs))
+            .static_url(move |path| static_urls.url(path))
+            .build()?;
+
+        let db = Database::connect(&settings.database_url, &settings.database)?;
+        let redis = redis::Client::open(settings.redis_url.as_str())?;
+        Ok(Self {
+            inner: Arc::new(SiteInner {
+                settings,
+                db,
+                templates,
+                urls,
+                static_files,
+                redis,
+            }),
+        })
+    }
+
+    /// The settings the site was built with.
+    pub fn settings(&self) -> &Settings {
+        &self.inner.settings
+    }
+
+    /// The database connection pool.
+    pub fn db(&self) -> &Database {
+        &self.inner.db
+    }
+
+    /// The templates of every app.
+    pub fn templates(&self) -> &Templates {
+        &self.inner.templates
+    }
+
+    /// The URL resolver, for `reverse` and `herd routes`.
+    pub fn urls(&self) -> &Resolver {
+        &self.inner.urls
+    }
+
+    /// The static files with their hashed names.
+    pub fn static_files(&self) -> &StaticFiles {
+        &self.inner.static_files
+    }
+
+    /// Django's `reverse`: the path of the pattern named `name` (`"directory:year_archive"`).
+    ///
+    /// # Errors
+    ///
+    /// No pattern of that name accepts `args`; answered with 500 when returned from a view.
+    pub fn reverse(&self, name: &str, args: &[&dyn Display]) -> herd_core::Result<String> {
+        self.inner
+            .urls
+            .reverse(name, args)
+            .map_err(herd_core::Error::internal)
+    }
+
+    /// The whole site as one service: the URL dispatcher with the site as a request extension,
+    /// wrapped in the worker's middleware stack.
+    pub fn app(&self, readiness: &Readiness) -> App {
+        let dispatcher =
+            Dispatcher::new(Arc::clone(&self.inner.urls)).debug(self.inner.settings.debug);
+        let routed = ServiceBuilder::new()
+            .layer(AddExtensionLayer::new(self.clone()))
+            .service(dispatcher);
+        middleware::stack(
+            &self.inner.settings,
+            readiness.clone(),
+            BoxCloneSyncService::new(routed),
+        )
+    }
+
+    /// The readiness checks of a worker: Postgres and Redis answer.
+    pub fn readiness(&self) -> Readiness {
+        let readiness = Readiness::new();
+        let db = self.inner.db.clone();
+        readiness.add_check("database", move || {
+            let db = db.clone();
+            async move { db.ping().await.map_err(|err| err.to_string()) }.boxed()
+        });
+        let redis = RedisProbe::new(self.inner.redis.clone());
+        readiness.add_check("redis", move || {
+            let redis = redis.clone();
+            async move { redis.ping().await }.boxed()
+        });
+        readiness
+    }
+
+    /// Serves the site on `listener` until `shutdown` resolves, then drains and returns.
+    ///
+    /// # Errors
+    ///
+    /// The listener has no local address.
+    pub async fn serve(
+        &self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> std::io::Result<()> {
+        let readiness = self.readiness();
+        readiness.start();
+        let app = self.app(&readiness);
+        Server::new(self.inner.settings.server.clone())
+            .serve(listener, app, readiness, shutdown)
+            .await
+    }
+}
+
+impl std::fmt::Debug for Site {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Site")
+            .field("settings", &self.inner.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+fn reverse_strings(
+    urls: &Resolver,
+    name: &str,
+    args: &[String],
+    kwargs: &[(String, String)],
+) -> Result<String, String> {
+    let result = if kwargs.is_empty() {
+        let args: Vec<&dyn Display> = args.iter().map(|arg| arg as &dyn Display).collect();
+        urls.reverse(name, &args)
+    } else if args.is_empty() {
+        let kwargs: Vec<(&str, &dyn Display)> = kwargs
+            .iter()
+            .map(|(key, value)| (key.as_str(), value as &dyn Display))
+            .collect();
+        urls.reverse_kwargs(name, &kwargs)
+    } else {
+        return Err("use either positional or keyword arguments, not both".to_owned());
+    };
+    result.map_err(|err| err.to_string())
+}
+
+/// Checks that Redis answers, keeping one connection between probes.
+#[derive(Clone)]
+struct RedisProbe {
+    client: redis::Client,
+    connection: Arc<Mutex<Option<redis::aio::MultiplexedConnection>>>,
+}
+
+impl RedisProbe {
+    fn new(client: redis::Client) -> Self {
+        Self {
+            client,
+            connection: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    async fn ping(&self) -> Result<(), String> {
+        let mut slot = self.connection.lock().await;
+        let mut connection = if let Some(connection) = slot.take() {
+            connection
+        } else {
+            let config = redis::AsyncConnectionConfig::new()
+                .set_connection_timeout(Some(REDIS_PROBE_TIMEOUT))
+                .set_response_timeout(Some(REDIS_PROBE_TIMEOUT));
+            self.client
+                .get_multiplexed_async_connection_with_config(&config)
+                .await
+                .map_err(|err| format!("cannot connect: {err}"))?
+        };
+        let pong: redis::RedisResult<String> =
+            redis::cmd("PING").query_async(&mut connection).await;
+        match pong {
+            Ok(_) => {
+                *slot = Some(connection);
+                Ok(())
+            }
+            Err(err) => Err(format!("no answer: {err}")),
+        }
+    }
+}
+
+/// Applies every app's pending migrations under the advisory lock.
+///
+/// # Errors
+///
+/// The database cannot be reached, a migration fails, or an applied one was changed.
+pub async fn migrate(
+    settings: &Settings,
+    apps: &[AppConfig],
+) -> Result<herd_db::migrations::MigrateReport, ProjectError> {
+    let apps: Vec<AppMigrations> = apps.iter().map(app_migrations).collect();
+    Ok(herd_db::migrations::migrate(&settings.database_url, &apps).await?)
+}
+
+/// Writes a migration for each app whose models changed; returns the files written.
+///
+/// # Errors
+///
+/// A change that cannot be migrated automatically, or a file that cannot be written.
+pub fn make_migrations(
+    apps: &[AppConfig],
+    name: Option<&str>,
+) -> Result<Vec<PathBuf>, ProjectError> {
+    let mut written = Vec::new();
+    for app in apps {
+        let Some(dir) = &app.migrations_dir else {
+            continue;
+        };
+        if let Some(file) = herd_db::migrations::make_migrations(&app_migrations(app), dir, name)? {
+            written.push(file);
+        }
+    }
+    Ok(written)
+}
+
+/// The model changes not yet captured by a migration, per app label (for `herd check`).
+///
+/// # Errors
+///
+/// The app's migrations do not load.
+pub fn unmigrated_changes(apps: &[AppConfig]) -> Result<Vec<(&'static str, usize)>, ProjectError> {
+    let mut changes = Vec::new();
+    for app in apps {
+        let operations = herd_db::migrations::diff(&app_migrations(app))?;
+        if !operations.is_empty() {
+            changes.push((app.label, operations.len()));
+        }
+    }
+    Ok(changes)
+}
+
+fn app_migrations(app: &AppConfig) -> AppMigrations {
+    AppMigrations {
+        app: app.label.to_owned(),
+        migrations: app
+            .migrations
+            .iter()
+            .map(|(file, text)| {
+                (
+                    file.trim_end_matches(".json").to_owned(),
+                    (*text).to_owned(),
+                )
+            })
+            .collect(),
+        models: app.models.clone(),
+    }
+}
