@@ -1,1 +1,45 @@
-fn main() {}
+//! `herd`: the employee directory's server and management commands.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use herd::core::Settings;
+use herd_directory::cli::Cli;
+
+/// `EX_USAGE`: the exit code for a bad setting.
+const EXIT_BAD_SETTINGS: u8 = 64;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::load() {
+        Ok(settings) => settings,
+        Err(err) => {
+            eprintln!("herd: {err}");
+            return ExitCode::from(EXIT_BAD_SETTINGS);
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("HERD_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("herd: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(cli.run(settings)) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("herd: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

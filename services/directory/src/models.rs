@@ -1,0 +1,22 @@
+//! The directory's models.
+
+use chrono::NaiveDate;
+use herd::db::Model;
+use serde::Serialize;
+
+/// A person on the payroll.
+#[derive(Model, Clone, Debug, PartialEq, Eq, Serialize)]
+#[model(crate = "herd::db", app = "directory", ordering = "name, id")]
+pub struct Employee {
+    /// The primary key.
+    pub id: i64,
+    /// Full name, as it should be shown.
+    #[model(max_length = 100, index)]
+    pub name: String,
+    /// Postal address on one line.
+    #[model(max_length = 200)]
+    pub address: String,
+    /// The day the employee started.
+    #[model(index)]
+    pub hire_date: NaiveDate,
+}

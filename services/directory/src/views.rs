@@ -1,0 +1,137 @@
+//! The directory's views.
+
+use herd::db::{Executor, Statement};
+use herd::pagination::{Page, paginate};
+use herd::prelude::*;
+use serde::Serialize;
+
+use crate::models::Employee;
+
+/// Rows on a page of the employee list.
+const PER_PAGE: i64 = 50;
+
+#[derive(Serialize)]
+struct HomeContext {
+    total: i64,
+    first_year: Option<i32>,
+    last_year: Option<i32>,
+    years: Vec<YearCount>,
+}
+
+#[derive(Serialize)]
+struct YearContext {
+    year: i32,
+    employees: Vec<Employee>,
+}
+
+#[derive(Serialize)]
+struct DetailContext {
+    hire_year: i32,
+    employee: Employee,
+}
+
+/// The context of the paginated lists.
+#[derive(Serialize)]
+struct ListContext {
+    q: String,
+    employees: Vec<Employee>,
+    page: Page,
+}
+
+#[derive(Serialize)]
+struct YearCount {
+    year: i32,
+    count: i64,
+}
+
+/// `/`: how many were hired each year, with links to the year archives.
+pub async fn home(request: Request) -> Result<Response> {
+    let site = request.extension::<Site>()?;
+    let by_year = Statement::new(
+        "SELECT EXTRACT(YEAR FROM \"hire_date\")::int AS year, COUNT(*) \
+         FROM \"directory_employee\" GROUP BY 1 ORDER BY 1",
+    );
+    let years: Vec<YearCount> = site
+        .db()
+        .query(&by_year)
+        .await?
+        .iter()
+        .map(|row| YearCount {
+            year: row.get(0),
+            count: row.get(1),
+        })
+        .collect();
+    let context = HomeContext {
+        total: years.iter().map(|entry| entry.count).sum(),
+        first_year: years.first().map(|entry| entry.year),
+        last_year: years.last().map(|entry| entry.year),
+        years,
+    };
+    site.templates()
+        .render_response(&request, "directory/home.html", context)
+        .await
+}
+
+/// `/employee/`: everyone, by name, 50 a page; `?q=` searches names.
+pub async fn employee_list(request: Request) -> Result<Response> {
+    let site = request.extension::<Site>()?;
+    let q = request
+        .query_param("q")
+        .map(|q| q.trim().to_owned())
+        .unwrap_or_default();
+    let mut employees = Employee::objects();
+    if !q.is_empty() {
+        employees = employees.filter(Employee::name().icontains(&q));
+    }
+    let (employees, page): (Vec<Employee>, Page) =
+        paginate(&request, site.db(), &employees, PER_PAGE).await?;
+    let context = ListContext { q, employees, page };
+    site.templates()
+        .render_response(&request, "directory/employee_list.html", context)
+        .await
+}
+
+/// `/employee/name/`: names only, as in Django's introduction.
+pub async fn employee_names(request: Request) -> Result<Response> {
+    let site = request.extension::<Site>()?;
+    let (employees, page) = paginate(&request, site.db(), &Employee::objects(), PER_PAGE).await?;
+    let context = ListContext {
+        q: String::new(),
+        employees,
+        page,
+    };
+    site.templates()
+        .render_response(&request, "directory/employee_names.html", context)
+        .await
+}
+
+/// `/employee/<int:year>/`: the names and addresses of those hired that year.
+pub async fn year_archive(request: Request) -> Result<Response> {
+    let site = request.extension::<Site>()?;
+    // Any ASCII number reaches the view; one too large for a year is simply not found.
+    let year: i32 = request.path_param("year")?;
+    let employees = Employee::objects()
+        .filter(Employee::hire_date().year(year))
+        .all(site.db())
+        .await?;
+    let context = YearContext { year, employees };
+    site.templates()
+        .render_response(&request, "directory/year_archive.html", context)
+        .await
+}
+
+/// `/employee/id/<int:pk>/`: one employee; 404 for a missing id.
+pub async fn employee_detail(request: Request) -> Result<Response> {
+    let site = request.extension::<Site>()?;
+    let pk: i64 = request.path_param("pk")?;
+    let employee = Employee::objects()
+        .get(site.db(), Employee::id().exact(pk))
+        .await?;
+    let context = DetailContext {
+        hire_year: chrono::Datelike::year(&employee.hire_date),
+        employee,
+    };
+    site.templates()
+        .render_response(&request, "directory/employee_detail.html", context)
+        .await
+}
