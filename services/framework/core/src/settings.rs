@@ -40,6 +40,9 @@ pub struct Settings {
     pub allowed_hosts: Vec<String>,
     /// `HERD_BIND`: the worker's listen address. Default `127.0.0.1:8000`.
     pub bind: SocketAddr,
+    /// `HERD_LOG`: what to log, as a `tracing` filter (`info`, `herd_http=debug,warn`).
+    /// Default `info,tokio_postgres=warn`.
+    pub log: String,
     /// `HERD_CACHE__*`: caching.
     pub cache: CacheSettings,
     /// `HERD_SERVER__*`: limits and timeouts of the HTTP server.
@@ -274,6 +277,7 @@ redis_url = "redis://127.0.0.1:6379/0"
 debug = false
 allowed_hosts = "127.0.0.1,localhost,[::1]"
 bind = "127.0.0.1:8000"
+log = "info,tokio_postgres=warn"
 
 [cache]
 backend = "two-tier"
