@@ -11,6 +11,7 @@ use minijinja::{Environment, ErrorKind, UndefinedBehavior};
 use serde::Serialize;
 
 use crate::escape;
+use crate::fragment::FragmentStore;
 
 /// Adds variables to every context rendered for a request (Django's context processors).
 pub type ContextProcessor = Arc<dyn Fn(&Request) -> Vec<(String, Value)> + Send + Sync>;
@@ -62,6 +63,7 @@ pub struct TemplatesBuilder {
     reverse: Option<ReverseFn>,
     static_url: Option<StaticFn>,
     processors: Vec<ContextProcessor>,
+    fragments: Option<Arc<dyn FragmentStore>>,
 }
 
 struct AppTemplates {
@@ -113,6 +115,14 @@ impl TemplatesBuilder {
         static_url: impl Fn(&str) -> Option<String> + Send + Sync + 'static,
     ) -> Self {
         self.static_url = Some(Arc::new(static_url));
+        self
+    }
+
+    /// Backs `{% call cache(name, *vary_on, timeout=None) %}` blocks with `store`. Without a
+    /// store the blocks render every time, as with Django's dummy cache.
+    #[must_use]
+    pub fn fragment_cache(mut self, store: impl FragmentStore) -> Self {
+        self.fragments = Some(Arc::new(store));
         self
     }
 
@@ -173,6 +183,10 @@ impl TemplatesBuilder {
                 })
             });
         }
+        crate::fragment::register(
+            &mut env,
+            self.fragments.unwrap_or_else(|| Arc::new(NoFragments)),
+        );
         let apps = Arc::new(self.apps);
         let env = if reload {
             let loader_apps = Arc::clone(&apps);
@@ -194,6 +208,17 @@ impl TemplatesBuilder {
             }),
         })
     }
+}
+
+/// Keeps nothing, so cached blocks render every time.
+struct NoFragments;
+
+impl FragmentStore for NoFragments {
+    fn get(&self, _key: &str) -> Option<String> {
+        None
+    }
+
+    fn set(&self, _key: &str, _markup: &str, _timeout: Option<u64>) {}
 }
 
 fn load_from_disk(apps: &[AppTemplates], name: &str) -> Result<Option<String>, minijinja::Error> {

@@ -19,6 +19,8 @@
 
 mod environment;
 pub mod escape;
+pub mod fragment;
 
 pub use environment::{ContextProcessor, Error, Templates, TemplatesBuilder};
+pub use fragment::{FragmentStore, make_template_fragment_key};
 pub use minijinja::{Value, context};

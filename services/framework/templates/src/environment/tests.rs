@@ -195,3 +195,90 @@ fn the_first_app_wins_when_two_hold_the_same_name() {
         .unwrap();
     assert_eq!(templates.render("x.html", ()).unwrap(), "first");
 }
+
+/// Markup and timeout by key.
+type Stored = std::collections::HashMap<String, (String, Option<u64>)>;
+
+/// A fragment store in a map, keeping what it was given.
+#[derive(Clone, Default)]
+struct MapStore(Arc<Mutex<Stored>>);
+
+impl FragmentStore for MapStore {
+    fn get(&self, key: &str) -> Option<String> {
+        self.0
+            .lock()
+            .unwrap()
+            .get(key)
+            .map(|(markup, _)| markup.clone())
+    }
+
+    fn set(&self, key: &str, markup: &str, timeout: Option<u64>) {
+        self.0
+            .lock()
+            .unwrap()
+            .insert(key.to_owned(), (markup.to_owned(), timeout));
+    }
+}
+
+#[test]
+fn a_cached_fragment_renders_once_and_is_not_escaped_twice() {
+    static FRAGMENTS: &[(&str, &str)] = &[(
+        "table.html",
+        "{% call cache('employee_table', year, timeout=60) %}<td>{{ name }}</td>{% endcall %}",
+    )];
+    let store = MapStore::default();
+    let templates = Templates::builder()
+        .app("t", None, FRAGMENTS)
+        .fragment_cache(store.clone())
+        .build()
+        .unwrap();
+    let first = templates
+        .render(
+            "table.html",
+            minijinja::context! { year => 2001, name => "A & B" },
+        )
+        .unwrap();
+    let second = templates
+        .render(
+            "table.html",
+            minijinja::context! { year => 2001, name => "changed" },
+        )
+        .unwrap();
+    let other_year = templates
+        .render(
+            "table.html",
+            minijinja::context! { year => 2002, name => "C" },
+        )
+        .unwrap();
+    assert_eq!(first, "<td>A &amp; B</td>");
+    assert_eq!(second, first);
+    assert_eq!(other_year, "<td>C</td>");
+    let stored = store.0.lock().unwrap();
+    let (markup, timeout) =
+        &stored["template.cache.employee_table.32a840f9eaf7a95ce2aef67e7f36eb28"];
+    assert_eq!(
+        (markup.as_str(), *timeout),
+        ("<td>A &amp; B</td>", Some(60))
+    );
+}
+
+#[test]
+fn without_a_store_cached_blocks_render_every_time() {
+    static FRAGMENTS: &[(&str, &str)] = &[("t.html", "{% call cache('x') %}{{ n }}{% endcall %}")];
+    let templates = Templates::builder()
+        .app("t", None, FRAGMENTS)
+        .build()
+        .unwrap();
+    assert_eq!(
+        templates
+            .render("t.html", minijinja::context! { n => 1 })
+            .unwrap(),
+        "1"
+    );
+    assert_eq!(
+        templates
+            .render("t.html", minijinja::context! { n => 2 })
+            .unwrap(),
+        "2"
+    );
+}
