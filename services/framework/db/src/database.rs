@@ -215,8 +215,11 @@ impl Executor for Database {
 }
 
 /// Runs a statement that returns rows, bounded by `deadline`.
+///
+/// Statements are prepared once per connection and cached by their text and parameter types,
+/// so Postgres parses and plans each query shape once instead of on every request.
 pub(crate) async fn run(
-    client: &tokio_postgres::Client,
+    client: &deadpool_postgres::ClientWrapper,
     statement: &Statement,
     deadline: Option<Duration>,
 ) -> Result<Vec<Row>> {
@@ -225,13 +228,14 @@ pub(crate) async fn run(
         params = statement.params().len(),
         "query"
     );
-    let params = statement.typed_params();
-    bounded(deadline, client.query_typed(statement.sql(), &params)).await
+    let prepared = prepare(client, statement, deadline).await?;
+    let params = statement.params_for_prepared();
+    bounded(deadline, client.query(&prepared, &params)).await
 }
 
 /// Runs a statement and returns the number of rows it affected, bounded by `deadline`.
 pub(crate) async fn run_execute(
-    client: &tokio_postgres::Client,
+    client: &deadpool_postgres::ClientWrapper,
     statement: &Statement,
     deadline: Option<Duration>,
 ) -> Result<u64> {
@@ -240,8 +244,22 @@ pub(crate) async fn run_execute(
         params = statement.params().len(),
         "execute"
     );
-    let params = statement.typed_params();
-    bounded(deadline, client.execute_typed(statement.sql(), &params)).await
+    let prepared = prepare(client, statement, deadline).await?;
+    let params = statement.params_for_prepared();
+    bounded(deadline, client.execute(&prepared, &params)).await
+}
+
+async fn prepare(
+    client: &deadpool_postgres::ClientWrapper,
+    statement: &Statement,
+    deadline: Option<Duration>,
+) -> Result<tokio_postgres::Statement> {
+    let types = statement.param_types();
+    bounded(
+        deadline,
+        client.prepare_typed_cached(statement.sql(), &types),
+    )
+    .await
 }
 
 async fn bounded<T>(

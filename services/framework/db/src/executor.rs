@@ -66,11 +66,16 @@ impl Statement {
         self.sql.push_str(&self.params.len().to_string());
     }
 
-    /// The parameters with their Postgres types, as `query_typed` takes them.
-    pub(crate) fn typed_params(&self) -> Vec<(&(dyn ToSql + Sync), Type)> {
+    /// The parameters' Postgres types, to prepare the statement with.
+    pub(crate) fn param_types(&self) -> Vec<Type> {
+        self.params.iter().map(Value::pg_type).collect()
+    }
+
+    /// The parameters as a prepared statement takes them.
+    pub(crate) fn params_for_prepared(&self) -> Vec<&(dyn ToSql + Sync)> {
         self.params
             .iter()
-            .map(|v| (v as &(dyn ToSql + Sync), v.pg_type()))
+            .map(|v| v as &(dyn ToSql + Sync))
             .collect()
     }
 }

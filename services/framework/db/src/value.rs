@@ -1,6 +1,6 @@
 //! Values bound as query parameters, and the Rust types a model field may have.
 //!
-//! Every value reaches Postgres as a bound parameter with an explicit type (`query_typed`), so
+//! Every value reaches Postgres as a bound parameter with an explicit type (statements are prepared with those types), so
 //! no value is ever spliced into SQL. [`Value::coerce`] converts a value to a column's type
 //! first; that is also how the string form of lookups (`"hire_date__year"`, from the admin's
 //! query string) turns text into dates and numbers, refusing what does not parse.
