@@ -45,10 +45,18 @@ pub trait Backend: Send + Sync + 'static {
     fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Bytes>, BackendError>>;
 
     /// The values under `keys`, in order (one round trip where the store allows).
-    fn get_many<'a>(&'a self, keys: &'a [String]) -> BoxFuture<'a, Result<Vec<Option<Bytes>>, BackendError>>;
+    fn get_many<'a>(
+        &'a self,
+        keys: &'a [String],
+    ) -> BoxFuture<'a, Result<Vec<Option<Bytes>>, BackendError>>;
 
     /// Stores `value` under `key`, replacing any value.
-    fn set<'a>(&'a self, key: &'a str, value: Bytes, expiry: Expiry) -> BoxFuture<'a, Result<(), BackendError>>;
+    fn set<'a>(
+        &'a self,
+        key: &'a str,
+        value: Bytes,
+        expiry: Expiry,
+    ) -> BoxFuture<'a, Result<(), BackendError>>;
 
     /// Stores every entry (one round trip where the store allows).
     fn set_many(
@@ -58,7 +66,12 @@ pub trait Backend: Send + Sync + 'static {
     ) -> BoxFuture<'_, Result<(), BackendError>>;
 
     /// Stores `value` only if `key` holds nothing; returns whether it stored.
-    fn add<'a>(&'a self, key: &'a str, value: Bytes, expiry: Expiry) -> BoxFuture<'a, Result<bool, BackendError>>;
+    fn add<'a>(
+        &'a self,
+        key: &'a str,
+        value: Bytes,
+        expiry: Expiry,
+    ) -> BoxFuture<'a, Result<bool, BackendError>>;
 
     /// Removes `key`; returns whether it held a value.
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<bool, BackendError>>;
@@ -70,7 +83,11 @@ pub trait Backend: Send + Sync + 'static {
     fn incr<'a>(&'a self, key: &'a str, delta: i64) -> BoxFuture<'a, Result<i64, BackendError>>;
 
     /// Gives `key` a new expiry; returns whether the key existed.
-    fn touch<'a>(&'a self, key: &'a str, expiry: Expiry) -> BoxFuture<'a, Result<bool, BackendError>>;
+    fn touch<'a>(
+        &'a self,
+        key: &'a str,
+        expiry: Expiry,
+    ) -> BoxFuture<'a, Result<bool, BackendError>>;
 
     /// Whether `key` holds a value.
     fn has_key<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<bool, BackendError>> {
@@ -79,6 +96,12 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Removes every entry this backend owns (for Redis: the keys under its prefix only).
     fn clear(&self) -> BoxFuture<'_, Result<(), BackendError>>;
+
+    /// The Redis this backend stores in, for features shared across workers beyond plain
+    /// entries (tag indexes); `None` for backends inside one worker.
+    fn redis(&self) -> Option<&crate::redis::RedisBackend> {
+        None
+    }
 }
 
 /// Parses a stored integer as Django stores them (decimal text, which is also its JSON).

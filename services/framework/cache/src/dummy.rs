@@ -17,11 +17,19 @@ impl Backend for DummyBackend {
         Box::pin(async { Ok(None) })
     }
 
-    fn get_many<'a>(&'a self, keys: &'a [String]) -> BoxFuture<'a, Result<Vec<Option<Bytes>>, BackendError>> {
+    fn get_many<'a>(
+        &'a self,
+        keys: &'a [String],
+    ) -> BoxFuture<'a, Result<Vec<Option<Bytes>>, BackendError>> {
         Box::pin(async move { Ok(vec![None; keys.len()]) })
     }
 
-    fn set<'a>(&'a self, _key: &'a str, _value: Bytes, _expiry: Expiry) -> BoxFuture<'a, Result<(), BackendError>> {
+    fn set<'a>(
+        &'a self,
+        _key: &'a str,
+        _value: Bytes,
+        _expiry: Expiry,
+    ) -> BoxFuture<'a, Result<(), BackendError>> {
         Box::pin(async { Ok(()) })
     }
 
@@ -33,7 +41,12 @@ impl Backend for DummyBackend {
         Box::pin(async { Ok(()) })
     }
 
-    fn add<'a>(&'a self, _key: &'a str, _value: Bytes, _expiry: Expiry) -> BoxFuture<'a, Result<bool, BackendError>> {
+    fn add<'a>(
+        &'a self,
+        _key: &'a str,
+        _value: Bytes,
+        _expiry: Expiry,
+    ) -> BoxFuture<'a, Result<bool, BackendError>> {
         Box::pin(async { Ok(true) })
     }
 
@@ -49,7 +62,11 @@ impl Backend for DummyBackend {
         Box::pin(async move { Err(BackendError::KeyNotFound(key.to_owned())) })
     }
 
-    fn touch<'a>(&'a self, _key: &'a str, _expiry: Expiry) -> BoxFuture<'a, Result<bool, BackendError>> {
+    fn touch<'a>(
+        &'a self,
+        _key: &'a str,
+        _expiry: Expiry,
+    ) -> BoxFuture<'a, Result<bool, BackendError>> {
         Box::pin(async { Ok(false) })
     }
 

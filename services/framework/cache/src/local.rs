@@ -20,7 +20,12 @@ struct Entry {
 struct PerEntryExpiry;
 
 impl moka::Expiry<Arc<str>, Entry> for PerEntryExpiry {
-    fn expire_after_create(&self, _key: &Arc<str>, entry: &Entry, _created_at: Instant) -> Option<Duration> {
+    fn expire_after_create(
+        &self,
+        _key: &Arc<str>,
+        entry: &Entry,
+        _created_at: Instant,
+    ) -> Option<Duration> {
         match entry.expiry {
             Expiry::Never => None,
             Expiry::After(duration) => Some(duration),
@@ -54,7 +59,9 @@ impl LocalBackend {
             .max_capacity(max_bytes)
             .weigher(|key: &Arc<str>, entry: &Entry| {
                 let size = key.len().saturating_add(entry.value.len());
-                u32::try_from(size).unwrap_or(u32::MAX).saturating_add(ENTRY_OVERHEAD)
+                u32::try_from(size)
+                    .unwrap_or(u32::MAX)
+                    .saturating_add(ENTRY_OVERHEAD)
             })
             .expire_after(PerEntryExpiry)
             .build();
@@ -84,7 +91,9 @@ impl LocalBackend {
 
 impl std::fmt::Debug for LocalBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LocalBackend").field("entries", &self.entries.entry_count()).finish()
+        f.debug_struct("LocalBackend")
+            .field("entries", &self.entries.entry_count())
+            .finish()
     }
 }
 
@@ -97,19 +106,34 @@ impl Backend for LocalBackend {
         Box::pin(async move { Ok(self.entries.get(key).await.map(|entry| entry.value)) })
     }
 
-    fn get_many<'a>(&'a self, keys: &'a [String]) -> BoxFuture<'a, Result<Vec<Option<Bytes>>, BackendError>> {
+    fn get_many<'a>(
+        &'a self,
+        keys: &'a [String],
+    ) -> BoxFuture<'a, Result<Vec<Option<Bytes>>, BackendError>> {
         Box::pin(async move {
             let mut values = Vec::with_capacity(keys.len());
             for key in keys {
-                values.push(self.entries.get(key.as_str()).await.map(|entry| entry.value));
+                values.push(
+                    self.entries
+                        .get(key.as_str())
+                        .await
+                        .map(|entry| entry.value),
+                );
             }
             Ok(values)
         })
     }
 
-    fn set<'a>(&'a self, key: &'a str, value: Bytes, expiry: Expiry) -> BoxFuture<'a, Result<(), BackendError>> {
+    fn set<'a>(
+        &'a self,
+        key: &'a str,
+        value: Bytes,
+        expiry: Expiry,
+    ) -> BoxFuture<'a, Result<(), BackendError>> {
         Box::pin(async move {
-            self.entries.insert(Arc::from(key), Entry { value, expiry }).await;
+            self.entries
+                .insert(Arc::from(key), Entry { value, expiry })
+                .await;
             Ok(())
         })
     }
@@ -121,15 +145,26 @@ impl Backend for LocalBackend {
     ) -> BoxFuture<'_, Result<(), BackendError>> {
         Box::pin(async move {
             for (key, value) in entries {
-                self.entries.insert(Arc::from(key), Entry { value, expiry }).await;
+                self.entries
+                    .insert(Arc::from(key), Entry { value, expiry })
+                    .await;
             }
             Ok(())
         })
     }
 
-    fn add<'a>(&'a self, key: &'a str, value: Bytes, expiry: Expiry) -> BoxFuture<'a, Result<bool, BackendError>> {
+    fn add<'a>(
+        &'a self,
+        key: &'a str,
+        value: Bytes,
+        expiry: Expiry,
+    ) -> BoxFuture<'a, Result<bool, BackendError>> {
         Box::pin(async move {
-            let entry = self.entries.entry(Arc::from(key)).or_insert(Entry { value, expiry }).await;
+            let entry = self
+                .entries
+                .entry(Arc::from(key))
+                .or_insert(Entry { value, expiry })
+                .await;
             Ok(entry.is_fresh())
         })
     }
@@ -180,11 +215,23 @@ impl Backend for LocalBackend {
         })
     }
 
-    fn touch<'a>(&'a self, key: &'a str, expiry: Expiry) -> BoxFuture<'a, Result<bool, BackendError>> {
+    fn touch<'a>(
+        &'a self,
+        key: &'a str,
+        expiry: Expiry,
+    ) -> BoxFuture<'a, Result<bool, BackendError>> {
         Box::pin(async move {
             match self.entries.get(key).await {
                 Some(entry) => {
-                    self.entries.insert(Arc::from(key), Entry { value: entry.value, expiry }).await;
+                    self.entries
+                        .insert(
+                            Arc::from(key),
+                            Entry {
+                                value: entry.value,
+                                expiry,
+                            },
+                        )
+                        .await;
                     Ok(true)
                 }
                 None => Ok(false),

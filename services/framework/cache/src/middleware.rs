@@ -1,0 +1,553 @@
+//! Django's per-site cache: `UpdateCacheMiddleware` as [`UpdateCacheLayer`] (outermost, it
+//! stores) and `FetchFromCacheMiddleware` as [`FetchFromCacheLayer`] (innermost, it answers
+//! hits), with Herd's stricter storing rule.
+//!
+//! Fetch (GET/HEAD only) reads the header list learned for the request's absolute URL, builds
+//! the GET page key from it (a HEAD falls back to a HEAD entry) and answers a hit with the stored
+//! page plus `Age`; a conditional hit is answered 304 from the stored `ETag` without the body. A
+//! miss flags the request for Update, which stores the response only if it is a 200, buffered,
+//! sets no cookie, did not read the session ([`SessionAccessed`], [`SessionTracker`]), has no
+//! `private`, `no-cache` or `no-store`, no `Vary: *`, and a timeout above zero (the page
+//! timeout, else `max-age`, else [`DEFAULT_MIDDLEWARE_SECONDS`]). It adds `Expires`, lowers
+//! `max-age` to the timeout and adds `Vary: Authorization` for a request that carried one, on
+//! 200s and 304s alike.
+//!
+//! A view can tag its page with [`CacheTags`]: the page is stored with
+//! `Cache::set_bytes_tagged` (so `Cache::purge_tag` evicts it on every worker) and carries
+//! `Surrogate-Key` and `Cache-Tag` for CDNs, with `s-maxage` and `stale-while-revalidate`.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//!
+//! use herd_cache::middleware::{FetchFromCacheLayer, UpdateCacheLayer};
+//! use herd_cache::Cache;
+//! use herd_cache::local::LocalBackend;
+//!
+//! let cache = Cache::builder(Arc::new(LocalBackend::new(64 << 20))).build();
+//! let update = UpdateCacheLayer::new(cache.clone()); // outside sessions, CSRF and auth
+//! let fetch = FetchFromCacheLayer::new(cache); // inside them, next to the URL dispatcher
+//! # let _ = (update, fetch);
+//! ```
+
+mod page;
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use herd_core::{Body, IntoResponse, Request, Response};
+use http::header::{AGE, AUTHORIZATION, ETAG, EXPIRES, LAST_MODIFIED, SET_COOKIE};
+use http::uri::Scheme;
+use http::{HeaderName, HeaderValue, Method, StatusCode};
+use tower::{Layer, Service};
+
+use crate::backend::BoxFuture;
+use crate::cache::{Cache, Timeout};
+use crate::conditional::{Precondition, evaluate, header_text, not_modified, precondition_failed};
+use crate::headers::{
+    CacheControl, cache_control_directives, get_cache_key, get_max_age, has_vary_header,
+    learn_cache_key, md5_hex, now_timestamp, parse_http_date, patch_cache_control,
+    patch_response_headers, patch_vary_headers, set_header,
+};
+use page::StoredPage;
+
+/// Django's `CACHE_MIDDLEWARE_SECONDS` default: how long the per-site cache keeps a page whose
+/// response names no `max-age`.
+pub const DEFAULT_MIDDLEWARE_SECONDS: u64 = 600;
+
+/// The default `stale-while-revalidate` hint on tagged pages, in seconds.
+pub const DEFAULT_STALE_WHILE_REVALIDATE: u64 = 60;
+
+/// Response extension: the view read the session, so no cache layer stores the response (even
+/// one that does not vary on `Cookie`). The sessions middleware sets it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SessionAccessed;
+
+/// Request extension shared by the cache layers and whatever reads the session: the cache
+/// layers insert one (or reuse the one present) before the request goes in, and reading the
+/// session calls [`SessionTracker::mark_accessed`] on the request's tracker. That reaches
+/// `cache_page` too, which sits inside the sessions middleware and never sees its response
+/// marker in time.
+#[derive(Clone, Debug, Default)]
+pub struct SessionTracker(Arc<AtomicBool>);
+
+/// Response extension: the tags a view gives its page, for `Cache::purge_tag` and CDNs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CacheTags(pub Vec<String>);
+
+/// Django's `UpdateCacheMiddleware`: stores the responses [`FetchFromCacheLayer`] missed.
+#[derive(Clone)]
+pub struct UpdateCacheLayer {
+    page: PageCache,
+}
+
+/// The service [`UpdateCacheLayer`] builds.
+#[derive(Clone)]
+pub struct UpdateCache<S> {
+    inner: S,
+    page: PageCache,
+}
+
+/// Django's `FetchFromCacheMiddleware`: answers GET and HEAD from the cache.
+#[derive(Clone)]
+pub struct FetchFromCacheLayer {
+    page: PageCache,
+}
+
+/// The service [`FetchFromCacheLayer`] builds.
+#[derive(Clone)]
+pub struct FetchFromCache<S> {
+    inner: S,
+    page: PageCache,
+}
+
+/// The settings both halves of the cache middleware (and `cache_page`) share, and their logic.
+#[derive(Clone)]
+pub(crate) struct PageCache {
+    cache: Cache,
+    key_prefix: Arc<str>,
+    /// Used when the response has no `max-age` (`CACHE_MIDDLEWARE_SECONDS`).
+    cache_timeout: u64,
+    /// `cache_page`'s timeout, which takes precedence over `max-age`.
+    page_timeout: Option<u64>,
+    stale_while_revalidate: u64,
+}
+
+/// What the cache says about a request.
+pub(crate) enum Lookup {
+    /// Not a GET or HEAD: neither answered nor stored.
+    Skip,
+    /// Nothing stored: build the response, then try to store it.
+    Miss,
+    /// The stored response (or a 304/412 for a conditional request).
+    Hit(Box<Response>),
+}
+
+/// Request extension from [`UpdateCache`] to [`FetchFromCache`]: set on a miss, meaning "store
+/// what comes back" (Django's `request._cache_update_cache`).
+#[derive(Clone, Debug, Default)]
+struct UpdateFlag(Arc<AtomicBool>);
+
+// === impl SessionTracker ===
+
+impl SessionTracker {
+    /// A tracker nothing has marked.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records that the session was read.
+    pub fn mark_accessed(&self) {
+        self.0.store(true, Ordering::Release);
+    }
+
+    /// Whether the session was read.
+    pub fn is_accessed(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
+// === impl UpdateCacheLayer ===
+
+impl UpdateCacheLayer {
+    /// Stores pages in `cache`, for [`DEFAULT_MIDDLEWARE_SECONDS`] unless the response's
+    /// `max-age` says otherwise.
+    pub fn new(cache: Cache) -> Self {
+        Self {
+            page: PageCache::new(cache, DEFAULT_MIDDLEWARE_SECONDS, None),
+        }
+    }
+
+    /// Django's `CACHE_MIDDLEWARE_KEY_PREFIX`; must match the [`FetchFromCacheLayer`]'s.
+    #[must_use]
+    pub fn key_prefix(mut self, key_prefix: &str) -> Self {
+        self.page = self.page.with_key_prefix(key_prefix);
+        self
+    }
+
+    /// Django's `CACHE_MIDDLEWARE_SECONDS` (whole seconds): the timeout for responses without
+    /// `max-age`.
+    #[must_use]
+    pub fn seconds(mut self, timeout: Duration) -> Self {
+        self.page.cache_timeout = timeout.as_secs();
+        self
+    }
+
+    /// The `stale-while-revalidate` hint on tagged pages; default
+    /// [`DEFAULT_STALE_WHILE_REVALIDATE`].
+    #[must_use]
+    pub fn stale_while_revalidate(mut self, hint: Duration) -> Self {
+        self.page = self.page.with_stale_while_revalidate(hint.as_secs());
+        self
+    }
+}
+
+impl<S> Layer<S> for UpdateCacheLayer {
+    type Service = UpdateCache<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        UpdateCache {
+            inner,
+            page: self.page.clone(),
+        }
+    }
+}
+
+// === impl UpdateCache ===
+
+impl<S> UpdateCache<S> {
+    /// The wrapped service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The wrapped service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Unwraps the service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S> Service<Request> for UpdateCache<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, Result<Response, Infallible>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request) -> Self::Future {
+        if !is_cacheable_method(request.method()) {
+            return Box::pin(self.inner.call(request));
+        }
+        let flag = UpdateFlag::default();
+        request.extensions_mut().insert(flag.clone());
+        let tracker = session_tracker(&mut request);
+        let head = request_head(&request);
+        let future = self.inner.call(request);
+        let page = self.page.clone();
+        Box::pin(async move {
+            let response = future.await?;
+            if flag.0.load(Ordering::Acquire) {
+                Ok(page.update(&head, Some(&tracker), response).await)
+            } else {
+                Ok(response)
+            }
+        })
+    }
+}
+
+// === impl FetchFromCacheLayer ===
+
+impl FetchFromCacheLayer {
+    /// Answers from `cache`.
+    pub fn new(cache: Cache) -> Self {
+        Self {
+            page: PageCache::new(cache, DEFAULT_MIDDLEWARE_SECONDS, None),
+        }
+    }
+
+    /// Django's `CACHE_MIDDLEWARE_KEY_PREFIX`; must match the [`UpdateCacheLayer`]'s.
+    #[must_use]
+    pub fn key_prefix(mut self, key_prefix: &str) -> Self {
+        self.page = self.page.with_key_prefix(key_prefix);
+        self
+    }
+}
+
+impl<S> Layer<S> for FetchFromCacheLayer {
+    type Service = FetchFromCache<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        FetchFromCache {
+            inner,
+            page: self.page.clone(),
+        }
+    }
+}
+
+// === impl FetchFromCache ===
+
+impl<S> FetchFromCache<S> {
+    /// The wrapped service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The wrapped service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Unwraps the service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S> Service<Request> for FetchFromCache<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, Result<Response, Infallible>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        // The ready service answers this request; the clone waits for the next `poll_ready`.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let page = self.page.clone();
+        Box::pin(async move {
+            match page.lookup(&request).await {
+                Lookup::Hit(response) => Ok(*response),
+                Lookup::Skip => inner.call(request).await,
+                Lookup::Miss => {
+                    if let Some(flag) = request.extensions().get::<UpdateFlag>() {
+                        flag.0.store(true, Ordering::Release);
+                    }
+                    inner.call(request).await
+                }
+            }
+        })
+    }
+}
+
+// === impl PageCache ===
+
+impl PageCache {
+    pub(crate) fn new(cache: Cache, cache_timeout: u64, page_timeout: Option<u64>) -> Self {
+        Self {
+            cache,
+            key_prefix: Arc::from(""),
+            cache_timeout,
+            page_timeout,
+            stale_while_revalidate: DEFAULT_STALE_WHILE_REVALIDATE,
+        }
+    }
+
+    pub(crate) fn with_key_prefix(mut self, key_prefix: &str) -> Self {
+        self.key_prefix = Arc::from(key_prefix);
+        self
+    }
+
+    pub(crate) fn with_stale_while_revalidate(mut self, seconds: u64) -> Self {
+        self.stale_while_revalidate = seconds;
+        self
+    }
+
+    /// Django's `FetchFromCacheMiddleware.process_request`, plus the conditional answer.
+    pub(crate) async fn lookup(&self, request: &Request) -> Lookup {
+        let method = request.method();
+        if !is_cacheable_method(method) {
+            return Lookup::Skip;
+        }
+        let Some(key) = get_cache_key(request, &self.key_prefix, &Method::GET, &self.cache).await
+        else {
+            return Lookup::Miss;
+        };
+        let mut stored = self.read(&key).await;
+        if stored.is_none()
+            && *method == Method::HEAD
+            && let Some(key) =
+                get_cache_key(request, &self.key_prefix, &Method::HEAD, &self.cache).await
+        {
+            stored = self.read(&key).await;
+        }
+        let Some(page) = stored else {
+            return Lookup::Miss;
+        };
+
+        let StoredPage {
+            status,
+            etag,
+            mut headers,
+            body,
+        } = page;
+        if let (Some(max_age), Some(expires)) = (
+            get_max_age(&headers),
+            header_text(&headers, &EXPIRES)
+                .as_deref()
+                .and_then(parse_http_date),
+        ) {
+            // A clock turned back must not give a negative age.
+            let age = max_age
+                .saturating_sub(expires.saturating_sub(now_timestamp()))
+                .max(0);
+            headers.insert(AGE, HeaderValue::from(age));
+        }
+
+        let etag = etag.and_then(|etag| etag.to_str().ok().map(str::to_owned));
+        let last_modified = header_text(&headers, &LAST_MODIFIED)
+            .as_deref()
+            .and_then(parse_http_date);
+        if etag.is_some() || last_modified.is_some() {
+            match evaluate(method, request.headers(), etag.as_deref(), last_modified) {
+                Precondition::Proceed => {}
+                Precondition::NotModified => {
+                    return Lookup::Hit(Box::new(not_modified(Some(&headers))));
+                }
+                Precondition::Failed => return Lookup::Hit(Box::new(precondition_failed())),
+            }
+        }
+        let mut response = Response::new(Body::from(body));
+        *response.status_mut() = status;
+        *response.headers_mut() = headers;
+        Lookup::Hit(Box::new(response))
+    }
+
+    /// Django's `UpdateCacheMiddleware.process_response`, with Herd's stricter storing rule.
+    pub(crate) async fn update(
+        &self,
+        head: &http::Request<()>,
+        tracker: Option<&SessionTracker>,
+        response: Response,
+    ) -> Response {
+        let status = response.status();
+        if is_streaming(&response)
+            || (status != StatusCode::OK && status != StatusCode::NOT_MODIFIED)
+        {
+            return response;
+        }
+        // Herd stores nothing that sets a cookie or read the session (DJANGO.md §14).
+        if response.headers().contains_key(SET_COOKIE)
+            || response.extensions().get::<SessionAccessed>().is_some()
+            || tracker.is_some_and(SessionTracker::is_accessed)
+        {
+            return response;
+        }
+        let directives = cache_control_directives(response.headers());
+        if directives
+            .iter()
+            .any(|(name, _)| matches!(name.as_str(), "private" | "no-cache" | "no-store"))
+            || has_vary_header(response.headers(), "*")
+        {
+            return response;
+        }
+        let timeout = match self.page_timeout {
+            Some(timeout) => timeout,
+            None => match get_max_age(response.headers()) {
+                None => self.cache_timeout,
+                Some(max_age) => match u64::try_from(max_age) {
+                    Ok(max_age) if max_age > 0 => max_age,
+                    _ => return response,
+                },
+            },
+        };
+
+        let (mut parts, body) = response.into_parts();
+        patch_response_headers(&mut parts.headers, timeout);
+        let public = directives.iter().any(|(name, _)| name == "public");
+        if head.headers().contains_key(AUTHORIZATION) && !public {
+            patch_vary_headers(&mut parts.headers, &["Authorization"]);
+        }
+        if timeout == 0 || status != StatusCode::OK {
+            return Response::from_parts(parts, body);
+        }
+
+        let body = match body.collect_bytes().await {
+            Ok(body) => body,
+            Err(err) => return err.into_response(),
+        };
+        let tags = parts
+            .extensions
+            .get::<CacheTags>()
+            .map(|tags| tags.0.clone())
+            .filter(|tags| !tags.is_empty());
+        if let Some(tags) = &tags {
+            set_header(&mut parts.headers, surrogate_key(), &tags.join(" "));
+            set_header(&mut parts.headers, cache_tag(), &tags.join(","));
+            patch_cache_control(
+                &mut parts.headers,
+                &CacheControl::new()
+                    .s_maxage(timeout)
+                    .stale_while_revalidate(self.stale_while_revalidate),
+            );
+        }
+        // The same ETag `ConditionalGetLayer` would give, kept so a conditional hit costs no body.
+        if !parts.headers.contains_key(ETAG) && !body.is_empty() {
+            set_header(&mut parts.headers, ETAG, &format!("\"{}\"", md5_hex(&body)));
+        }
+
+        let key =
+            learn_cache_key(head, &parts.headers, timeout, &self.key_prefix, &self.cache).await;
+        if let Some(stored) =
+            StoredPage::encode(status, parts.headers.get(ETAG), &parts.headers, &body)
+        {
+            let timeout = Timeout::Seconds(timeout);
+            match &tags {
+                Some(tags) => {
+                    self.cache
+                        .set_bytes_tagged(&key, stored, timeout, tags)
+                        .await;
+                }
+                None => self.cache.set_bytes(&key, stored, timeout).await,
+            }
+        }
+        Response::from_parts(parts, Body::from(body))
+    }
+
+    async fn read(&self, key: &str) -> Option<StoredPage> {
+        self.cache.get_bytes(key).await.and_then(StoredPage::decode)
+    }
+}
+
+// === crate functions ===
+
+/// What storing needs of a request once the request itself has gone down the stack.
+pub(crate) fn request_head(request: &Request) -> http::Request<()> {
+    let mut head = http::Request::new(());
+    *head.method_mut() = request.method().clone();
+    *head.uri_mut() = request.uri().clone();
+    *head.version_mut() = request.version();
+    *head.headers_mut() = request.headers().clone();
+    if let Some(scheme) = request.extensions().get::<Scheme>() {
+        head.extensions_mut().insert(scheme.clone());
+    }
+    head
+}
+
+/// The request's [`SessionTracker`], inserting one when none is there yet.
+pub(crate) fn session_tracker(request: &mut Request) -> SessionTracker {
+    request
+        .extensions_mut()
+        .get_or_insert_with(SessionTracker::new)
+        .clone()
+}
+
+// === private functions ===
+
+fn is_cacheable_method(method: &Method) -> bool {
+    *method == Method::GET || *method == Method::HEAD
+}
+
+/// A body whose length is not known up front is streamed, and never buffered for the cache.
+fn is_streaming(response: &Response) -> bool {
+    http_body::Body::size_hint(response.body())
+        .exact()
+        .is_none()
+}
+
+fn surrogate_key() -> HeaderName {
+    HeaderName::from_static("surrogate-key")
+}
+
+fn cache_tag() -> HeaderName {
+    HeaderName::from_static("cache-tag")
+}

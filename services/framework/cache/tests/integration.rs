@@ -1,0 +1,6 @@
+//! herd-cache's integration tests, one binary: the low-level API, the two-tier backend, HTTP caching.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
+
+mod api;
+mod http;
+mod two_tier;
