@@ -4,14 +4,20 @@
 //! `&#x2f;`, which Django does not, so Herd installs its own formatter and `escape` filters.
 //! XML: `&`, `<`, `>` and `"`; `'` is left as is.
 
-use minijinja::value::Value;
+use std::fmt;
+
+use minijinja::value::{Value, ValueKind};
 use minijinja::{AutoEscape, Error, Output, State};
 
 /// The auto-escape mode name used for `.xml` templates.
 pub(crate) const XML: &str = "xml";
 
-/// Appends `text` to `out` with Django's HTML escaping.
-pub fn escape_html_into(out: &mut String, text: &str) {
+/// Writes `text` to `out` with Django's HTML escaping, piece by piece.
+///
+/// # Errors
+///
+/// Only what `out` returns.
+pub fn write_html_escaped<W: fmt::Write + ?Sized>(out: &mut W, text: &str) -> fmt::Result {
     let mut last = 0;
     for (index, byte) in text.bytes().enumerate() {
         let replacement = match byte {
@@ -22,11 +28,17 @@ pub fn escape_html_into(out: &mut String, text: &str) {
             b'\'' => "&#x27;",
             _ => continue,
         };
-        out.push_str(&text[last..index]);
-        out.push_str(replacement);
+        out.write_str(&text[last..index])?;
+        out.write_str(replacement)?;
         last = index + 1;
     }
-    out.push_str(&text[last..]);
+    out.write_str(&text[last..])
+}
+
+/// Appends `text` to `out` with Django's HTML escaping.
+pub fn escape_html_into(out: &mut String, text: &str) {
+    // Writing into a String cannot fail.
+    let _ = write_html_escaped(out, text);
 }
 
 /// Django's HTML escaping of `text`.
@@ -52,7 +64,7 @@ pub fn escape_xml(text: &str) -> String {
 }
 
 /// The output formatter: undefined and none render as nothing, safe values pass untouched,
-/// everything else is escaped for the template's mode.
+/// everything else is escaped for the template's mode, straight into the output.
 pub(crate) fn format(
     out: &mut Output<'_>,
     state: &mut State<'_, '_>,
@@ -65,11 +77,20 @@ pub(crate) fn format(
     if value.is_safe() || matches!(*mode, AutoEscape::None) {
         return write!(out, "{value}").map_err(Error::from);
     }
-    let escaped = match value.as_str() {
-        Some(text) => escape_for(mode, text),
-        None => escape_for(mode, &value.to_string()),
+    if matches!(mode, AutoEscape::Custom(name) if name == XML) {
+        return out
+            .write_str(&escape_xml(&value.to_string()))
+            .map_err(Error::from);
+    }
+    let written = match value.as_str() {
+        Some(text) => write_html_escaped(out, text),
+        // Numbers and booleans have nothing to escape.
+        None if matches!(value.kind(), ValueKind::Number | ValueKind::Bool) => {
+            write!(out, "{value}")
+        }
+        None => write_html_escaped(out, &value.to_string()),
     };
-    out.write_str(&escaped).map_err(Error::from)
+    written.map_err(Error::from)
 }
 
 fn escape_for(mode: &AutoEscape, text: &str) -> String {
