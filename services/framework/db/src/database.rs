@@ -8,14 +8,15 @@
 //! above it covers a server that stops answering altogether.
 
 use std::future::Future;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use herd_core::settings::DatabaseSettings;
 use tokio_postgres::{NoTls, Row};
 
+use crate::change::{Change, Listener};
 use crate::error::{Error, Result};
 use crate::executor::{Executor, Statement};
 use crate::transaction::Transaction;
@@ -33,6 +34,7 @@ struct Inner {
     pool: Pool,
     statements: AtomicU64,
     deadline: Option<Duration>,
+    listeners: RwLock<Vec<Listener>>,
 }
 
 // === impl Database ===
@@ -102,6 +104,7 @@ impl Database {
                 pool,
                 statements: AtomicU64::new(0),
                 deadline,
+                listeners: RwLock::new(Vec::new()),
             }),
         }
     }
@@ -181,6 +184,36 @@ impl Database {
         }
     }
 
+    /// Calls `listener` after every change the ORM makes through this database (after `COMMIT`
+    /// for changes made in a transaction).
+    pub fn on_change<F, Fut>(&self, listener: F)
+    where
+        F: Fn(Change) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let listener: Listener = Arc::new(move |change| Box::pin(listener(change)));
+        self.inner
+            .listeners
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(listener);
+    }
+
+    /// Tells every listener about `changes`, in order.
+    pub(crate) async fn announce(&self, changes: Vec<Change>) {
+        let listeners = self
+            .inner
+            .listeners
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        for change in changes {
+            for listener in &listeners {
+                listener(change.clone()).await;
+            }
+        }
+    }
+
     /// A pooled connection, with pool errors mapped to "unavailable".
     pub(crate) async fn client(&self) -> Result<Object> {
         self.inner.pool.get().await.map_err(Error::from_pool)
@@ -215,6 +248,10 @@ impl Executor for Database {
         self.count_statement();
         let client = self.client().await?;
         run_execute(&client, statement, self.inner.deadline).await
+    }
+
+    async fn changed(&self, change: Change) {
+        self.announce(vec![change]).await;
     }
 }
 

@@ -6,6 +6,7 @@ use std::future::Future;
 use tokio_postgres::Row;
 use tokio_postgres::types::{ToSql, Type};
 
+use crate::change::Change;
 use crate::error::Result;
 use crate::value::Value;
 
@@ -24,6 +25,9 @@ pub trait Executor: Sync {
 
     /// Runs a statement and returns the number of rows it affected.
     fn execute(&self, statement: &Statement) -> impl Future<Output = Result<u64>> + Send;
+
+    /// Announces a change the ORM made: at once on a database, after `COMMIT` in a transaction.
+    fn changed(&self, change: Change) -> impl Future<Output = ()> + Send;
 }
 
 // === impl Statement ===

@@ -47,6 +47,7 @@
 // Lets `#[derive(Model)]`'s `::herd_db::...` paths resolve inside this crate's own tests.
 extern crate self as herd_db;
 
+mod change;
 mod database;
 mod error;
 mod executor;
@@ -58,6 +59,7 @@ pub mod schema;
 mod transaction;
 mod value;
 
+pub use change::Change;
 pub use database::Database;
 pub use error::{Error, Result};
 pub use executor::{Executor, Statement};

@@ -13,6 +13,7 @@ use std::ops::{Bound, RangeBounds};
 
 use tokio_postgres::Row;
 
+use crate::change::Change;
 use crate::error::{Error, Result};
 use crate::executor::{Executor, Statement};
 use crate::lookup::{Assignment, Node, Q, find_field};
@@ -281,7 +282,11 @@ impl<M: Model> QuerySet<M> {
             statement.push_param(assignment.value.clone());
         }
         self.push_where(&mut statement);
-        exec.execute(&statement).await
+        let updated = exec.execute(&statement).await?;
+        if updated > 0 {
+            exec.changed(change_of::<M>(None)).await;
+        }
+        Ok(updated)
     }
 
     /// Deletes every matching row; returns how many were deleted.
@@ -303,7 +308,11 @@ impl<M: Model> QuerySet<M> {
             quote_ident(BASE)
         ));
         self.push_where(&mut statement);
-        exec.execute(&statement).await
+        let deleted = exec.execute(&statement).await?;
+        if deleted > 0 {
+            exec.changed(change_of::<M>(None)).await;
+        }
+        Ok(deleted)
     }
 
     fn check(&self) -> Result<()> {
@@ -487,6 +496,16 @@ fn pk_field<M: Model>() -> &'static FieldMeta {
     &meta.fields[meta.pk]
 }
 
+/// The change to announce for `model`'s row, or for any rows of `M` when `model` is `None`.
+fn change_of<M: Model>(model: Option<&M>) -> Change {
+    let meta = M::meta();
+    Change {
+        app: meta.app,
+        model: meta.name,
+        pk: model.map(Model::pk),
+    }
+}
+
 /// `INSERT ... RETURNING pk` for one object; sets its primary key.
 pub(crate) async fn insert<M: Model, E: Executor>(exec: &E, model: &mut M) -> Result<()> {
     let statement = insert_statement::<M>(vec![model.to_values()], model.pk_is_set());
@@ -494,7 +513,9 @@ pub(crate) async fn insert<M: Model, E: Executor>(exec: &E, model: &mut M) -> Re
     let row = rows
         .first()
         .ok_or_else(|| Error::decode("INSERT returned no row"))?;
-    model.set_pk_from_row(row, 0)
+    model.set_pk_from_row(row, 0)?;
+    exec.changed(change_of(Some(&*model))).await;
+    Ok(())
 }
 
 /// Builds one (multi-row) INSERT; `with_pk` includes an auto primary key's column.
@@ -578,8 +599,9 @@ pub(crate) async fn save<M: Model, E: Executor>(exec: &E, model: &mut M) -> Resu
     statement.push(&format!(" WHERE {} = ", quote_ident(pk.column)));
     statement.push_param(model.pk());
     if exec.execute(&statement).await? == 0 {
-        insert(exec, model).await?;
+        return insert(exec, model).await;
     }
+    exec.changed(change_of(Some(&*model))).await;
     Ok(())
 }
 
@@ -599,7 +621,11 @@ pub(crate) async fn delete_one<M: Model, E: Executor>(exec: &E, model: &M) -> Re
         quote_ident(pk.column)
     ));
     statement.push_param(model.pk());
-    exec.execute(&statement).await
+    let deleted = exec.execute(&statement).await?;
+    if deleted > 0 {
+        exec.changed(change_of(Some(model))).await;
+    }
+    Ok(deleted)
 }
 
 /// One multi-row INSERT per chunk (objects with and without a primary key go separately).
@@ -624,6 +650,9 @@ pub(crate) async fn bulk_insert<M: Model, E: Executor>(
                 models[i].set_pk_from_row(row, 0)?;
             }
         }
+    }
+    if !models.is_empty() {
+        exec.changed(change_of::<M>(None)).await;
     }
     Ok(models)
 }

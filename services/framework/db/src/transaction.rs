@@ -6,13 +6,14 @@
 //! runtime, the rollback fails or is cancelled) the connection is closed instead, which makes
 //! Postgres roll back: a connection never re-enters the pool inside a transaction.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use deadpool_postgres::Object;
 use tokio_postgres::Row;
 
+use crate::change::Change;
 use crate::database::{Database, run, run_execute};
 use crate::error::{Error, Result};
 use crate::executor::{Executor, Statement};
@@ -38,6 +39,8 @@ struct Inner {
     db: Database,
     client: Option<Object>,
     state: AtomicU8,
+    /// Changes to announce once `COMMIT` succeeds.
+    changes: Mutex<Vec<Change>>,
 }
 
 /// A connection that is closed, not pooled, unless released after a successful rollback.
@@ -58,6 +61,7 @@ impl Transaction {
                 db,
                 client,
                 state: AtomicU8::new(ACTIVE),
+                changes: Mutex::new(Vec::new()),
             }),
         })
     }
@@ -71,7 +75,18 @@ impl Transaction {
     /// `COMMIT` itself fails.
     pub async fn commit(self) -> Result<()> {
         match self.inner.state.load(Ordering::Acquire) {
-            ACTIVE => self.finish("COMMIT").await,
+            ACTIVE => {
+                self.finish("COMMIT").await?;
+                let changes = std::mem::take(
+                    &mut *self
+                        .inner
+                        .changes
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner),
+                );
+                self.inner.db.announce(changes).await;
+                Ok(())
+            }
             FAILED => {
                 self.finish("ROLLBACK").await?;
                 Err(Error::TransactionAborted(
@@ -158,6 +173,14 @@ impl Executor for Transaction {
         self.inner.db.count_statement();
         let result = run_execute(self.client()?, statement, self.inner.db.deadline()).await;
         self.note(result)
+    }
+
+    async fn changed(&self, change: Change) {
+        self.inner
+            .changes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(change);
     }
 }
 

@@ -1,6 +1,7 @@
 //! The ORM against a real Postgres: one fresh database per test.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
+mod changes;
 mod common;
 mod instances;
 mod lookups;
