@@ -11,6 +11,12 @@ use herd_directory::cli::Cli;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Threads of the blocking pool (template rendering, password hashing). Rendering is CPU work,
+/// so more threads than a few per core only add context switches, and each thread keeps its
+/// own allocator heap: with tokio's default of 512, a loaded worker grew by a thread per
+/// in-flight request and tripled its resident memory.
+const MAX_BLOCKING_THREADS: usize = 8;
+
 /// `EX_USAGE`: the exit code for a bad setting.
 const EXIT_BAD_SETTINGS: u8 = 64;
 
@@ -29,6 +35,7 @@ fn main() -> ExitCode {
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .max_blocking_threads(MAX_BLOCKING_THREADS)
         .build()
     {
         Ok(runtime) => runtime,

@@ -1,16 +1,27 @@
 //! The directory's URL patterns (namespace `directory`).
 
+use std::time::Duration;
+
+use herd::cache::CachePageLayer;
 use herd::prelude::*;
 
 use crate::views;
 
-/// The directory's URL patterns.
-pub fn urls() -> UrlConf {
+/// How long the year archive is cached per view (Django's `cache_page(60 * 5)`).
+const YEAR_ARCHIVE_SECONDS: Duration = Duration::from_mins(5);
+
+/// The directory's URL patterns; the year archive is cached in `caches.default()`.
+pub fn urls(caches: &Caches) -> UrlConf {
     UrlConf::new([
         path("", views::home).name("home"),
         path("employee/", views::employee_list).name("employee_list"),
         path("employee/name/", views::employee_names).name("employee_names"),
-        path("employee/<int:year>/", views::year_archive).name("year_archive"),
+        path("employee/<int:year>/", views::year_archive)
+            .name("year_archive")
+            .layer(
+                CachePageLayer::new(caches.default().clone(), YEAR_ARCHIVE_SECONDS)
+                    .key_prefix("year_archive"),
+            ),
         path("employee/id/<int:pk>/", views::employee_detail).name("employee_detail"),
     ])
     .app_name("directory")

@@ -7,6 +7,16 @@ use serde::Serialize;
 
 use crate::models::Employee;
 
+/// The cache tag of every page that shows employees; saving one purges it (with
+/// `employee:<pk>` for its own page), so edits show at once on every worker.
+const EMPLOYEE_TAG: &str = "employee";
+
+/// Marks `response` as showing what `tags` name, for the page caches and CDNs.
+fn tagged(mut response: Response, tags: Vec<String>) -> Response {
+    response.extensions_mut().insert(CacheTags(tags));
+    response
+}
+
 /// Rows on a page of the employee list.
 const PER_PAGE: i64 = 50;
 
@@ -70,6 +80,7 @@ pub async fn home(request: Request) -> Result<Response> {
     site.templates()
         .render_response(&request, "directory/home.html", context)
         .await
+        .map(|response| tagged(response, vec![EMPLOYEE_TAG.to_owned()]))
 }
 
 /// `/employee/`: everyone, by name, 50 a page; `?q=` searches names.
@@ -89,6 +100,7 @@ pub async fn employee_list(request: Request) -> Result<Response> {
     site.templates()
         .render_response(&request, "directory/employee_list.html", context)
         .await
+        .map(|response| tagged(response, vec![EMPLOYEE_TAG.to_owned()]))
 }
 
 /// `/employee/name/`: names only, as in Django's introduction.
@@ -103,6 +115,7 @@ pub async fn employee_names(request: Request) -> Result<Response> {
     site.templates()
         .render_response(&request, "directory/employee_names.html", context)
         .await
+        .map(|response| tagged(response, vec![EMPLOYEE_TAG.to_owned()]))
 }
 
 /// `/employee/<int:year>/`: the names and addresses of those hired that year.
@@ -115,9 +128,11 @@ pub async fn year_archive(request: Request) -> Result<Response> {
         .all(site.db())
         .await?;
     let context = YearContext { year, employees };
-    site.templates()
+    let response = site
+        .templates()
         .render_response(&request, "directory/year_archive.html", context)
-        .await
+        .await?;
+    Ok(tagged(response, vec![EMPLOYEE_TAG.to_owned()]))
 }
 
 /// `/employee/id/<int:pk>/`: one employee; 404 for a missing id.
@@ -127,6 +142,7 @@ pub async fn employee_detail(request: Request) -> Result<Response> {
     let employee = Employee::objects()
         .get(site.db(), Employee::id().exact(pk))
         .await?;
+    let tags = vec![EMPLOYEE_TAG.to_owned(), format!("{EMPLOYEE_TAG}:{pk}")];
     let context = DetailContext {
         hire_year: chrono::Datelike::year(&employee.hire_date),
         employee,
@@ -134,4 +150,5 @@ pub async fn employee_detail(request: Request) -> Result<Response> {
     site.templates()
         .render_response(&request, "directory/employee_detail.html", context)
         .await
+        .map(|response| tagged(response, tags))
 }

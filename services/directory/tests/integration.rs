@@ -6,6 +6,7 @@
     reason = "test code"
 )]
 
+mod caching;
 mod commands;
 mod common;
 mod pages;

@@ -52,16 +52,20 @@ impl Caches {
     /// [`CacheError::is_config`] when the Redis URL is not one, or no tokio runtime is running.
     pub fn from_settings(settings: &Settings) -> Result<Caches, CacheError> {
         let timeout = Duration::from_secs(settings.cache.timeout);
+        let prefix = settings.cache.key_prefix.as_str();
         let default = match settings.cache.backend {
             CacheBackend::Dummy => Cache::builder(Arc::new(DummyBackend))
+                .key_prefix(prefix)
                 .default_timeout(timeout)
                 .build(),
             CacheBackend::Local => Cache::builder(Arc::new(LocalBackend::new(LOCAL_MAX_BYTES)))
+                .key_prefix(prefix)
                 .default_timeout(timeout)
                 .build(),
             CacheBackend::Redis | CacheBackend::TwoTier => {
                 let metrics = Arc::new(CacheMetrics::default());
                 let redis = RedisBackend::builder(&settings.redis_url)
+                    .key_prefix(prefix)
                     .metrics(Arc::clone(&metrics))
                     .build()?;
                 let backend: Arc<dyn Backend> = if settings.cache.backend == CacheBackend::TwoTier {
@@ -70,6 +74,7 @@ impl Caches {
                     Arc::new(redis)
                 };
                 Cache::builder(backend)
+                    .key_prefix(prefix)
                     .metrics(metrics)
                     .default_timeout(timeout)
                     .build()

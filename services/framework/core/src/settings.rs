@@ -59,6 +59,12 @@ pub struct CacheSettings {
     pub backend: CacheBackend,
     /// `HERD_CACHE__TIMEOUT`: default timeout in seconds. Default `300`.
     pub timeout: u64,
+    /// `HERD_CACHE__KEY_PREFIX`: prepended to every key, so sites can share a Redis.
+    /// Default empty.
+    pub key_prefix: String,
+    /// `HERD_CACHE__MIDDLEWARE_SECONDS`: how long the per-site cache keeps a page that does not
+    /// say (Django's `CACHE_MIDDLEWARE_SECONDS`). Default `600`.
+    pub middleware_seconds: u64,
 }
 
 /// Which cache backend serves the default cache.
@@ -282,6 +288,8 @@ log = "info,tokio_postgres=warn"
 [cache]
 backend = "two-tier"
 timeout = 300
+key_prefix = ""
+middleware_seconds = 600
 
 [server]
 header_read_timeout = 10

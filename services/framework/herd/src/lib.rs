@@ -10,12 +10,15 @@
 //!     Ok(Html("<h1>Hello</h1>").into_response())
 //! }
 //!
-//! let urls = UrlConf::new([path("hello/", hello).name("hello")]).app_name("demo");
+//! fn urls(_caches: &Caches) -> UrlConf {
+//!     UrlConf::new([path("hello/", hello).name("hello")]).app_name("demo")
+//! }
 //! ```
 
 pub mod pagination;
 pub mod project;
 
+pub use herd_cache as cache;
 pub use herd_core as core;
 pub use herd_db as db;
 pub use herd_http as http;
@@ -23,6 +26,7 @@ pub use herd_templates as templates;
 
 /// The names most apps need.
 pub mod prelude {
+    pub use herd_cache::{Cache, CacheTags, Caches, Timeout};
     pub use herd_core::response::{Html, Redirect};
     pub use herd_core::{App, Body, Error, IntoResponse, Request, Response, Result, Settings};
     pub use herd_db::{Database, Model};

@@ -12,16 +12,18 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use futures_util::FutureExt;
+use herd_cache::{Cache, Caches, FetchFromCacheLayer, Timeout, UpdateCacheLayer};
 use herd_core::{App, Settings};
-use herd_db::Database;
 use herd_db::migrations::AppMigrations;
 use herd_db::schema::ModelSchema;
+use herd_db::{Change, Database};
 use herd_http::middleware::{self, Readiness};
 use herd_http::server::Server;
 use herd_http::static_files::StaticFiles;
 use herd_http::urls::{Dispatcher, Resolver, UrlConf, include, path_service};
-use herd_templates::Templates;
+use herd_templates::{FragmentStore, Templates};
 use tokio::net::TcpListener;
 use tokio::sync::Mutex;
 use tower::ServiceBuilder;
@@ -35,8 +37,9 @@ const REDIS_PROBE_TIMEOUT: Duration = Duration::from_millis(500);
 pub struct AppConfig {
     /// The app label, e.g. `directory`; also its URL namespace.
     pub label: &'static str,
-    /// Builds the app's URL patterns, included at the site root.
-    pub urls: fn() -> UrlConf,
+    /// Builds the app's URL patterns, included at the site root; per-view layers such as
+    /// `cache_page` take their cache from `caches`.
+    pub urls: fn(&Caches) -> UrlConf,
     /// The app's templates, (name, source), compiled into the binary.
     pub templates: &'static [(&'static str, &'static str)],
     /// Where the templates came from, read instead in debug so edits show at once.
@@ -66,6 +69,9 @@ pub enum ProjectError {
     /// The Redis URL is unusable.
     #[error("invalid HERD_REDIS_URL: {0}")]
     Redis(#[from] redis::RedisError),
+    /// The cache settings are unusable.
+    #[error("cache: {0}")]
+    Cache(#[from] herd_cache::CacheError),
     /// Migrations could not be applied or written.
     #[error(transparent)]
     Migrations(#[from] herd_db::migrations::Error),
@@ -84,6 +90,7 @@ struct SiteInner {
     urls: Arc<Resolver>,
     static_files: StaticFiles,
     redis: redis::Client,
+    caches: Caches,
 }
 
 // === impl Site ===
@@ -97,6 +104,7 @@ impl Site {
     /// An invalid URL pattern, a template that does not compile, or unusable database or
     /// Redis URLs.
     pub fn new(settings: Settings, apps: &[AppConfig]) -> Result<Self, ProjectError> {
+        let caches = Caches::from_settings(&settings)?;
         let static_files = StaticFiles::new(apps.iter().flat_map(|app| {
             app.static_files
                 .iter()
@@ -104,7 +112,7 @@ impl Site {
         }));
         let mut patterns = Vec::new();
         for app in apps {
-            patterns.push(include("", (app.urls)()));
+            patterns.push(include("", (app.urls)(&caches)));
         }
         patterns.push(path_service("static/<path:name>", static_files.service()));
         let urls = Arc::new(Resolver::new(UrlConf::new(patterns))?);
@@ -118,9 +126,12 @@ impl Site {
         let templates = templates
             .reverse(move |name, args, kwargs| reverse_strings(&reverse_urls, name, args, kwargs))
             .static_url(move |path| static_urls.url(path))
+            .fragment_cache(CacheFragments(caches.default().clone()))
             .build()?;
 
         let db = Database::connect(&settings.database_url, &settings.database)?;
+        let purger = caches.default().clone();
+        db.on_change(move |change| purge_tags_of(purger.clone(), change));
         let redis = redis::Client::open(settings.redis_url.as_str())?;
         Ok(Self {
             inner: Arc::new(SiteInner {
@@ -130,6 +141,7 @@ impl Site {
                 urls,
                 static_files,
                 redis,
+                caches,
             }),
         })
     }
@@ -154,6 +166,11 @@ impl Site {
         &self.inner.urls
     }
 
+    /// The caches; `caches().default()` is Django's `cache`.
+    pub fn caches(&self) -> &Caches {
+        &self.inner.caches
+    }
+
     /// The static files with their hashed names.
     pub fn static_files(&self) -> &StaticFiles {
         &self.inner.static_files
@@ -172,15 +189,22 @@ impl Site {
     }
 
     /// The whole site as one service: the URL dispatcher with the site as a request extension,
-    /// wrapped in the worker's middleware stack.
+    /// behind the per-site cache (`UpdateCache` outermost, `FetchFromCache` innermost, with
+    /// sessions, CSRF and auth to go between them), wrapped in the worker's middleware stack.
     pub fn app(&self, readiness: &Readiness) -> App {
-        let dispatcher =
-            Dispatcher::new(Arc::clone(&self.inner.urls)).debug(self.inner.settings.debug);
+        let settings = &self.inner.settings;
+        let cache = self.inner.caches.default().clone();
+        let dispatcher = Dispatcher::new(Arc::clone(&self.inner.urls)).debug(settings.debug);
         let routed = ServiceBuilder::new()
             .layer(AddExtensionLayer::new(self.clone()))
+            .layer(
+                UpdateCacheLayer::new(cache.clone())
+                    .seconds(Duration::from_secs(settings.cache.middleware_seconds)),
+            )
+            .layer(FetchFromCacheLayer::new(cache))
             .service(dispatcher);
         middleware::stack(
-            &self.inner.settings,
+            settings,
             readiness.clone(),
             BoxCloneSyncService::new(routed),
         )
@@ -227,6 +251,39 @@ impl std::fmt::Debug for Site {
             .field("settings", &self.inner.settings)
             .finish_non_exhaustive()
     }
+}
+
+/// Drops what caches hold about a changed row: everything tagged with its model
+/// (`employee`) and with the row (`employee:42`), on every worker.
+async fn purge_tags_of(cache: Cache, change: Change) {
+    cache.purge_tag(change.model).await;
+    if let Some(pk) = change.pk_text() {
+        cache.purge_tag(&format!("{}:{pk}", change.model)).await;
+    }
+}
+
+/// Template fragments (`{% call cache(..) %}`) kept in the default cache.
+///
+/// Rendering runs on the blocking pool, so waiting for the cache there is allowed;
+/// `block_in_place` also covers a render called on a runtime worker.
+struct CacheFragments(Cache);
+
+impl FragmentStore for CacheFragments {
+    fn get(&self, key: &str) -> Option<String> {
+        let bytes = block_on(self.0.get_bytes(key))?;
+        String::from_utf8(bytes.to_vec()).ok()
+    }
+
+    fn set(&self, key: &str, markup: &str, timeout: Option<u64>, tags: &[String]) {
+        let timeout = timeout.map_or(Timeout::Default, Timeout::Seconds);
+        let value = Bytes::copy_from_slice(markup.as_bytes());
+        block_on(self.0.set_bytes_tagged(key, value, timeout, tags));
+    }
+}
+
+fn block_on<F: Future>(future: F) -> F::Output {
+    let handle = tokio::runtime::Handle::current();
+    tokio::task::block_in_place(|| handle.block_on(future))
 }
 
 fn reverse_strings(

@@ -218,7 +218,7 @@ impl FragmentStore for NoFragments {
         None
     }
 
-    fn set(&self, _key: &str, _markup: &str, _timeout: Option<u64>) {}
+    fn set(&self, _key: &str, _markup: &str, _timeout: Option<u64>, _tags: &[String]) {}
 }
 
 fn load_from_disk(apps: &[AppTemplates], name: &str) -> Result<Option<String>, minijinja::Error> {

@@ -2,7 +2,7 @@
 //!
 //! ```jinja
 //! {% call cache("employee_table", year) %}<table>...</table>{% endcall %}
-//! {% call cache("sidebar", timeout=600) %}...{% endcall %}
+//! {% call cache("sidebar", timeout=600, tags=["employee"]) %}...{% endcall %}
 //! ```
 //!
 //! minijinja has no custom tags, so the block's body arrives as `caller`; it renders only on a
@@ -23,8 +23,9 @@ pub trait FragmentStore: Send + Sync + 'static {
     /// The stored markup under `key`, if any.
     fn get(&self, key: &str) -> Option<String>;
 
-    /// Stores `markup` under `key`; `timeout` in seconds, `None` for the store's default.
-    fn set(&self, key: &str, markup: &str, timeout: Option<u64>);
+    /// Stores `markup` under `key`; `timeout` in seconds, `None` for the store's default;
+    /// `tags` name what the fragment shows, so purging a tag drops it.
+    fn set(&self, key: &str, markup: &str, timeout: Option<u64>, tags: &[String]);
 }
 
 /// Django's `make_template_fragment_key(fragment_name, vary_on)`.
@@ -59,6 +60,7 @@ pub(crate) fn register(env: &mut minijinja::Environment<'static>, store: Arc<dyn
               -> Result<Value, Error> {
             let caller: Value = kwargs.get("caller")?;
             let timeout: Option<u64> = kwargs.get("timeout")?;
+            let tags: Option<Vec<String>> = kwargs.get("tags")?;
             kwargs.assert_all_used()?;
             let vary: Vec<String> = vary.iter().map(ToString::to_string).collect();
             let key = make_template_fragment_key(&name, &vary);
@@ -76,7 +78,7 @@ pub(crate) fn register(env: &mut minijinja::Environment<'static>, store: Arc<dyn
                     "cache block rendered nothing",
                 ));
             };
-            store.set(&key, &markup, timeout);
+            store.set(&key, &markup, timeout, tags.as_deref().unwrap_or_default());
             Ok(Value::from_safe_string(markup))
         },
     );

@@ -197,7 +197,7 @@ fn the_first_app_wins_when_two_hold_the_same_name() {
 }
 
 /// Markup and timeout by key.
-type Stored = std::collections::HashMap<String, (String, Option<u64>)>;
+type Stored = std::collections::HashMap<String, (String, Option<u64>, Vec<String>)>;
 
 /// A fragment store in a map, keeping what it was given.
 #[derive(Clone, Default)]
@@ -209,14 +209,14 @@ impl FragmentStore for MapStore {
             .lock()
             .unwrap()
             .get(key)
-            .map(|(markup, _)| markup.clone())
+            .map(|(markup, _, _)| markup.clone())
     }
 
-    fn set(&self, key: &str, markup: &str, timeout: Option<u64>) {
+    fn set(&self, key: &str, markup: &str, timeout: Option<u64>, tags: &[String]) {
         self.0
             .lock()
             .unwrap()
-            .insert(key.to_owned(), (markup.to_owned(), timeout));
+            .insert(key.to_owned(), (markup.to_owned(), timeout, tags.to_vec()));
     }
 }
 
@@ -224,7 +224,7 @@ impl FragmentStore for MapStore {
 fn a_cached_fragment_renders_once_and_is_not_escaped_twice() {
     static FRAGMENTS: &[(&str, &str)] = &[(
         "table.html",
-        "{% call cache('employee_table', year, timeout=60) %}<td>{{ name }}</td>{% endcall %}",
+        "{% call cache('employee_table', year, timeout=60, tags=['employee']) %}<td>{{ name }}</td>{% endcall %}",
     )];
     let store = MapStore::default();
     let templates = Templates::builder()
@@ -254,8 +254,9 @@ fn a_cached_fragment_renders_once_and_is_not_escaped_twice() {
     assert_eq!(second, first);
     assert_eq!(other_year, "<td>C</td>");
     let stored = store.0.lock().unwrap();
-    let (markup, timeout) =
+    let (markup, timeout, tags) =
         &stored["template.cache.employee_table.32a840f9eaf7a95ce2aef67e7f36eb28"];
+    assert_eq!(tags, &["employee"]);
     assert_eq!(
         (markup.as_str(), *timeout),
         ("<td>A &amp; B</td>", Some(60))
