@@ -30,11 +30,13 @@ use http::header::{CACHE_CONTROL, EXPIRES, HOST, VARY};
 use http::uri::Scheme;
 use http::{HeaderMap, HeaderValue, Method};
 use md5::{Digest, Md5};
-use tower::{Layer, Service};
+use tower::{Layer, Service, ServiceExt};
 
 use crate::backend::BoxFuture;
 use crate::cache::{Cache, Timeout};
-use crate::middleware::{Lookup, PageCache, request_head, session_tracker};
+use crate::middleware::{
+    PageCache, Resolution, StaleEntry, refresh_request, request_head, session_tracker,
+};
 
 /// `Cache-Control` directives to merge into a response, in the order given (Django's keyword
 /// arguments to `patch_cache_control` and `cache_control`).
@@ -325,13 +327,42 @@ pub async fn get_cache_key<B: Sync>(
     method: &Method,
     cache: &Cache,
 ) -> Option<String> {
-    let header_list: Vec<String> = cache.get(&cache_header_key(key_prefix, request)).await?;
+    let header_list = learned_header_list(request, key_prefix, cache).await?;
     Some(generate_cache_key(
         request,
         method,
         &header_list,
         key_prefix,
     ))
+}
+
+/// The header list learned for the request's URL, if any.
+pub(crate) async fn learned_header_list<B: Sync>(
+    request: &http::Request<B>,
+    key_prefix: &str,
+    cache: &Cache,
+) -> Option<Vec<String>> {
+    cache.get(&cache_header_key(key_prefix, request)).await
+}
+
+/// The page key for the request under `method` and a learned header list.
+pub(crate) fn page_key<B>(
+    request: &http::Request<B>,
+    method: &Method,
+    header_list: &[String],
+    key_prefix: &str,
+) -> String {
+    generate_cache_key(request, method, header_list, key_prefix)
+}
+
+/// What concurrent misses on a URL share a flight (and a lock) by before a header list is
+/// learned for it.
+pub(crate) fn url_flight_key<B>(request: &http::Request<B>, key_prefix: &str) -> String {
+    format!(
+        "views.decorators.cache.cache_flight.{key_prefix}.{}.{}",
+        request.method(),
+        md5_hex(build_absolute_uri(request).as_bytes())
+    )
 }
 
 /// Stores the header list the response varies on (its `Vary` names, lower-cased and sorted) for
@@ -593,7 +624,17 @@ impl CachePageLayer {
         self
     }
 
-    /// The `stale-while-revalidate` hint given to CDNs on tagged pages; default 60 s.
+    /// How long a miss waits for the page another worker renders under the lock before it
+    /// renders itself; default [`LOCK_WAIT`](crate::stampede::LOCK_WAIT) (200 ms).
+    #[must_use]
+    pub fn lock_wait(mut self, wait: Duration) -> Self {
+        self.page = self.page.with_lock_wait(wait);
+        self
+    }
+
+    /// The stale-while-revalidate window (whole seconds; zero turns it off): how long past
+    /// its timeout a page is still served while one background request renders it again; also
+    /// the hint given to CDNs on tagged pages. Default 60 s.
     #[must_use]
     pub fn stale_while_revalidate(mut self, hint: Duration) -> Self {
         self.page = self.page.with_stale_while_revalidate(hint.as_secs());
@@ -650,14 +691,30 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let page = self.page.clone();
         Box::pin(async move {
-            match page.lookup(&request).await {
-                Lookup::Hit(response) => Ok(*response),
-                Lookup::Skip => inner.call(request).await,
-                Lookup::Miss => {
+            match page.resolve(&request).await {
+                Resolution::Hit(response) => Ok(*response),
+                Resolution::Skip => inner.call(request).await,
+                Resolution::Stale(response, StaleEntry { key, method }) => {
+                    let head = request_head(&request);
+                    let extensions = request.extensions().clone();
+                    let refresh = {
+                        let page = page.clone();
+                        async move {
+                            let mut request = refresh_request(&head, extensions, method);
+                            let tracker = session_tracker(&mut request);
+                            let head = request_head(&request);
+                            let Ok(response) = inner.oneshot(request).await;
+                            page.update(&head, Some(&tracker), response, None).await.1
+                        }
+                    };
+                    page.refresh_in_background(&key, refresh);
+                    Ok(*response)
+                }
+                Resolution::Render(flight) => {
                     let head = request_head(&request);
                     let tracker = session_tracker(&mut request);
                     let response = inner.call(request).await?;
-                    Ok(page.update(&head, Some(&tracker), response).await)
+                    Ok(page.update(&head, Some(&tracker), response, flight).await.0)
                 }
             }
         })
@@ -805,6 +862,11 @@ pub(crate) fn md5_hex(bytes: &[u8]) -> String {
 /// Seconds since the Unix epoch.
 pub(crate) fn now_timestamp() -> i64 {
     Utc::now().timestamp()
+}
+
+/// Milliseconds since the Unix epoch.
+pub(crate) fn now_millis() -> i64 {
+    Utc::now().timestamp_millis()
 }
 
 /// An HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`) for a Unix timestamp.

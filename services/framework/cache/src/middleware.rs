@@ -12,6 +12,13 @@
 //! `max-age` to the timeout and adds `Vary: Authorization` for a request that carried one, on
 //! 200s and 304s alike.
 //!
+//! Concurrent misses on one page render it once: in a worker they share one flight, across
+//! workers the first takes a short Redis lock and the others poll the cache for up to 200 ms
+//! (a response that turns out not storable releases them at once). A page past its timeout
+//! stays stored for the stale-while-revalidate window (default
+//! [`DEFAULT_STALE_WHILE_REVALIDATE`]): it is served at once, with its true `Age`, while one
+//! background request per worker (sent down the whole stack again) renders it anew.
+//!
 //! A view can tag its page with [`CacheTags`]: the page is stored with
 //! `Cache::set_bytes_tagged` (so `Cache::purge_tag` evicts it on every worker) and carries
 //! `Surrogate-Key` and `Cache-Tag` for CDNs, with `s-maxage` and `stale-while-revalidate`.
@@ -29,11 +36,12 @@
 //! # let _ = (update, fetch);
 //! ```
 
+mod flight;
 mod page;
 
 use std::convert::Infallible;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -41,23 +49,27 @@ use herd_core::{Body, IntoResponse, Request, Response};
 use http::header::{AGE, AUTHORIZATION, ETAG, EXPIRES, LAST_MODIFIED, SET_COOKIE};
 use http::uri::Scheme;
 use http::{HeaderName, HeaderValue, Method, StatusCode};
-use tower::{Layer, Service};
+use tower::{Layer, Service, ServiceExt};
 
 use crate::backend::BoxFuture;
 use crate::cache::{Cache, Timeout};
 use crate::conditional::{Precondition, evaluate, header_text, not_modified, precondition_failed};
 use crate::headers::{
-    CacheControl, cache_control_directives, get_cache_key, get_max_age, has_vary_header,
-    learn_cache_key, md5_hex, now_timestamp, parse_http_date, patch_cache_control,
-    patch_response_headers, patch_vary_headers, set_header,
+    CacheControl, cache_control_directives, get_max_age, has_vary_header, learn_cache_key,
+    learned_header_list, md5_hex, now_millis, now_timestamp, page_key, parse_http_date,
+    patch_cache_control, patch_response_headers, patch_vary_headers, set_header, url_flight_key,
 };
+use crate::stampede::LOCK_WAIT;
+pub(crate) use flight::{PageFlight, Resolution, StaleEntry, refresh_request};
 use page::StoredPage;
 
 /// Django's `CACHE_MIDDLEWARE_SECONDS` default: how long the per-site cache keeps a page whose
 /// response names no `max-age`.
 pub const DEFAULT_MIDDLEWARE_SECONDS: u64 = 600;
 
-/// The default `stale-while-revalidate` hint on tagged pages, in seconds.
+/// The default stale-while-revalidate window, in seconds: how long past its timeout a page
+/// stays stored, to be served while it is rendered again (and the hint given to CDNs on tagged
+/// pages).
 pub const DEFAULT_STALE_WHILE_REVALIDATE: u64 = 60;
 
 /// Response extension: the view read the session, so no cache layer stores the response (even
@@ -113,22 +125,64 @@ pub(crate) struct PageCache {
     /// `cache_page`'s timeout, which takes precedence over `max-age`.
     page_timeout: Option<u64>,
     stale_while_revalidate: u64,
+    /// How long a leader that finds another worker's lock waits for its page.
+    lock_wait: Duration,
 }
 
 /// What the cache says about a request.
 pub(crate) enum Lookup {
     /// Not a GET or HEAD: neither answered nor stored.
     Skip,
-    /// Nothing stored: build the response, then try to store it.
-    Miss,
+    /// Nothing stored: build the response, then try to store it. Carries the key of the
+    /// page's flight: its page key, or its URL and method while no header list is learned.
+    Miss(String),
     /// The stored response (or a 304/412 for a conditional request).
     Hit(Box<Response>),
+    /// A stored page past its freshness, with `Age` past its `max-age`.
+    Stale(Box<Response>, StaleEntry),
 }
 
-/// Request extension from [`UpdateCache`] to [`FetchFromCache`]: set on a miss, meaning "store
-/// what comes back" (Django's `request._cache_update_cache`).
-#[derive(Clone, Debug, Default)]
-struct UpdateFlag(Arc<AtomicBool>);
+/// Request extension between [`UpdateCache`] and [`FetchFromCache`]: what Update does with the
+/// response (Django's `request._cache_update_cache`, plus the flight and the refresh).
+#[derive(Clone, Default)]
+pub(crate) struct UpdateFlag(Arc<Mutex<Pending>>);
+
+#[derive(Default)]
+enum Pending {
+    /// Return the response as it is: a hit, a skip, or Fetch was never reached.
+    #[default]
+    Nothing,
+    /// This request is Update's background refresh: Fetch renders without looking.
+    Refresh,
+    /// A miss: store the response, then finish the flight this request leads, if any.
+    Store(Option<PageFlight>),
+    /// A stale page was served: refresh it in the background.
+    Stale(StaleEntry),
+}
+
+// === impl UpdateFlag ===
+
+impl UpdateFlag {
+    /// The flag of Update's own background refresh.
+    fn refreshing() -> Self {
+        Self(Arc::new(Mutex::new(Pending::Refresh)))
+    }
+
+    fn set(&self, pending: Pending) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = pending;
+    }
+
+    fn take(&self) -> Pending {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    fn is_refresh(&self) -> bool {
+        matches!(
+            *self.0.lock().unwrap_or_else(PoisonError::into_inner),
+            Pending::Refresh
+        )
+    }
+}
 
 // === impl SessionTracker ===
 
@@ -175,8 +229,8 @@ impl UpdateCacheLayer {
         self
     }
 
-    /// The `stale-while-revalidate` hint on tagged pages; default
-    /// [`DEFAULT_STALE_WHILE_REVALIDATE`].
+    /// The stale-while-revalidate window (whole seconds; zero turns it off), also the hint
+    /// given to CDNs on tagged pages; default [`DEFAULT_STALE_WHILE_REVALIDATE`].
     #[must_use]
     pub fn stale_while_revalidate(mut self, hint: Duration) -> Self {
         self.page = self.page.with_stale_while_revalidate(hint.as_secs());
@@ -216,7 +270,7 @@ impl<S> UpdateCache<S> {
 
 impl<S> Service<Request> for UpdateCache<S>
 where
-    S: Service<Request, Response = Response, Error = Infallible>,
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
     S::Future: Send + 'static,
 {
     type Response = Response;
@@ -231,6 +285,9 @@ where
         if !is_cacheable_method(request.method()) {
             return Box::pin(self.inner.call(request));
         }
+        // Kept for a background refresh, which goes down the whole stack again.
+        let extensions = request.extensions().clone();
+        let refresher = self.inner.clone();
         let flag = UpdateFlag::default();
         request.extensions_mut().insert(flag.clone());
         let tracker = session_tracker(&mut request);
@@ -239,10 +296,33 @@ where
         let page = self.page.clone();
         Box::pin(async move {
             let response = future.await?;
-            if flag.0.load(Ordering::Acquire) {
-                Ok(page.update(&head, Some(&tracker), response).await)
-            } else {
-                Ok(response)
+            match flag.take() {
+                Pending::Store(flight) => {
+                    Ok(page.update(&head, Some(&tracker), response, flight).await.0)
+                }
+                Pending::Stale(StaleEntry { key, method }) => {
+                    let refresh = {
+                        let page = page.clone();
+                        async move {
+                            let mut request = refresh_request(&head, extensions, method);
+                            let flag = UpdateFlag::refreshing();
+                            request.extensions_mut().insert(flag.clone());
+                            let tracker = session_tracker(&mut request);
+                            let head = request_head(&request);
+                            let Ok(response) = refresher.oneshot(request).await;
+                            match flag.take() {
+                                Pending::Store(_) => {
+                                    page.update(&head, Some(&tracker), response, None).await.1
+                                }
+                                // Something in between answered on its own: nothing to store.
+                                _ => false,
+                            }
+                        }
+                    };
+                    page.refresh_in_background(&key, refresh);
+                    Ok(response)
+                }
+                Pending::Nothing | Pending::Refresh => Ok(response),
             }
         })
     }
@@ -262,6 +342,14 @@ impl FetchFromCacheLayer {
     #[must_use]
     pub fn key_prefix(mut self, key_prefix: &str) -> Self {
         self.page = self.page.with_key_prefix(key_prefix);
+        self
+    }
+
+    /// How long a miss waits for the page another worker renders under the lock before it
+    /// renders itself; default [`LOCK_WAIT`] (200 ms).
+    #[must_use]
+    pub fn lock_wait(mut self, wait: Duration) -> Self {
+        self.page = self.page.with_lock_wait(wait);
         self
     }
 }
@@ -315,13 +403,27 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let page = self.page.clone();
         Box::pin(async move {
-            match page.lookup(&request).await {
-                Lookup::Hit(response) => Ok(*response),
-                Lookup::Skip => inner.call(request).await,
-                Lookup::Miss => {
-                    if let Some(flag) = request.extensions().get::<UpdateFlag>() {
-                        flag.0.store(true, Ordering::Release);
-                    }
+            let Some(flag) = request.extensions().get::<UpdateFlag>().cloned() else {
+                // No UpdateCache outside: nothing would store or refresh, so no flight and no
+                // stale answer either.
+                return match page.lookup(&request).await {
+                    Lookup::Hit(response) => Ok(*response),
+                    Lookup::Skip | Lookup::Miss(_) | Lookup::Stale(..) => inner.call(request).await,
+                };
+            };
+            if flag.is_refresh() {
+                flag.set(Pending::Store(None));
+                return inner.call(request).await;
+            }
+            match page.resolve(&request).await {
+                Resolution::Skip => inner.call(request).await,
+                Resolution::Hit(response) => Ok(*response),
+                Resolution::Stale(response, entry) => {
+                    flag.set(Pending::Stale(entry));
+                    Ok(*response)
+                }
+                Resolution::Render(flight) => {
+                    flag.set(Pending::Store(flight));
                     inner.call(request).await
                 }
             }
@@ -339,11 +441,17 @@ impl PageCache {
             cache_timeout,
             page_timeout,
             stale_while_revalidate: DEFAULT_STALE_WHILE_REVALIDATE,
+            lock_wait: LOCK_WAIT,
         }
     }
 
     pub(crate) fn with_key_prefix(mut self, key_prefix: &str) -> Self {
         self.key_prefix = Arc::from(key_prefix);
+        self
+    }
+
+    pub(crate) fn with_lock_wait(mut self, wait: Duration) -> Self {
+        self.lock_wait = wait;
         self
     }
 
@@ -358,28 +466,38 @@ impl PageCache {
         if !is_cacheable_method(method) {
             return Lookup::Skip;
         }
-        let Some(key) = get_cache_key(request, &self.key_prefix, &Method::GET, &self.cache).await
+        let Some(header_list) = learned_header_list(request, &self.key_prefix, &self.cache).await
         else {
-            return Lookup::Miss;
+            return Lookup::Miss(url_flight_key(request, &self.key_prefix));
         };
+        let mut key = page_key(request, &Method::GET, &header_list, &self.key_prefix);
+        let mut key_method = Method::GET;
         let mut stored = self.read(&key).await;
-        if stored.is_none()
-            && *method == Method::HEAD
-            && let Some(key) =
-                get_cache_key(request, &self.key_prefix, &Method::HEAD, &self.cache).await
-        {
+        if stored.is_none() && *method == Method::HEAD {
+            key = page_key(request, &Method::HEAD, &header_list, &self.key_prefix);
+            key_method = Method::HEAD;
             stored = self.read(&key).await;
         }
         let Some(page) = stored else {
-            return Lookup::Miss;
+            // Update stores under the request's own method; a GET's key is in hand already.
+            return Lookup::Miss(key);
         };
 
         let StoredPage {
             status,
+            fresh_until_ms,
             etag,
             mut headers,
             body,
         } = page;
+        let stale = (now_millis() >= fresh_until_ms).then_some(StaleEntry {
+            key,
+            method: key_method,
+        });
+        let answer = |response: Response| match stale {
+            Some(entry) => Lookup::Stale(Box::new(response), entry),
+            None => Lookup::Hit(Box::new(response)),
+        };
         if let (Some(max_age), Some(expires)) = (
             get_max_age(&headers),
             header_text(&headers, &EXPIRES)
@@ -400,37 +518,50 @@ impl PageCache {
         if etag.is_some() || last_modified.is_some() {
             match evaluate(method, request.headers(), etag.as_deref(), last_modified) {
                 Precondition::Proceed => {}
-                Precondition::NotModified => {
-                    return Lookup::Hit(Box::new(not_modified(Some(&headers))));
-                }
-                Precondition::Failed => return Lookup::Hit(Box::new(precondition_failed())),
+                Precondition::NotModified => return answer(not_modified(Some(&headers))),
+                Precondition::Failed => return answer(precondition_failed()),
             }
         }
         let mut response = Response::new(Body::from(body));
         *response.status_mut() = status;
         *response.headers_mut() = headers;
-        Lookup::Hit(Box::new(response))
+        answer(response)
     }
 
-    /// Django's `UpdateCacheMiddleware.process_response`, with Herd's stricter storing rule.
+    /// Django's `UpdateCacheMiddleware.process_response`, with Herd's stricter storing rule;
+    /// also answers whether the page was stored, after finishing `flight` accordingly.
     pub(crate) async fn update(
         &self,
         head: &http::Request<()>,
         tracker: Option<&SessionTracker>,
         response: Response,
-    ) -> Response {
+        flight: Option<PageFlight>,
+    ) -> (Response, bool) {
+        let (response, stored) = self.store(head, tracker, response).await;
+        if let Some(flight) = flight {
+            flight.finish(stored).await;
+        }
+        (response, stored)
+    }
+
+    async fn store(
+        &self,
+        head: &http::Request<()>,
+        tracker: Option<&SessionTracker>,
+        response: Response,
+    ) -> (Response, bool) {
         let status = response.status();
         if is_streaming(&response)
             || (status != StatusCode::OK && status != StatusCode::NOT_MODIFIED)
         {
-            return response;
+            return (response, false);
         }
         // Herd stores nothing that sets a cookie or read the session (DJANGO.md §14).
         if response.headers().contains_key(SET_COOKIE)
             || response.extensions().get::<SessionAccessed>().is_some()
             || tracker.is_some_and(SessionTracker::is_accessed)
         {
-            return response;
+            return (response, false);
         }
         let directives = cache_control_directives(response.headers());
         if directives
@@ -438,7 +569,7 @@ impl PageCache {
             .any(|(name, _)| matches!(name.as_str(), "private" | "no-cache" | "no-store"))
             || has_vary_header(response.headers(), "*")
         {
-            return response;
+            return (response, false);
         }
         let timeout = match self.page_timeout {
             Some(timeout) => timeout,
@@ -446,7 +577,7 @@ impl PageCache {
                 None => self.cache_timeout,
                 Some(max_age) => match u64::try_from(max_age) {
                     Ok(max_age) if max_age > 0 => max_age,
-                    _ => return response,
+                    _ => return (response, false),
                 },
             },
         };
@@ -458,12 +589,12 @@ impl PageCache {
             patch_vary_headers(&mut parts.headers, &["Authorization"]);
         }
         if timeout == 0 || status != StatusCode::OK {
-            return Response::from_parts(parts, body);
+            return (Response::from_parts(parts, body), false);
         }
 
         let body = match body.collect_bytes().await {
             Ok(body) => body,
-            Err(err) => return err.into_response(),
+            Err(err) => return (err.into_response(), false),
         };
         let tags = parts
             .extensions
@@ -485,22 +616,37 @@ impl PageCache {
             set_header(&mut parts.headers, ETAG, &format!("\"{}\"", md5_hex(&body)));
         }
 
-        let key =
-            learn_cache_key(head, &parts.headers, timeout, &self.key_prefix, &self.cache).await;
-        if let Some(stored) =
-            StoredPage::encode(status, parts.headers.get(ETAG), &parts.headers, &body)
-        {
-            let timeout = Timeout::Seconds(timeout);
-            match &tags {
-                Some(tags) => {
-                    self.cache
-                        .set_bytes_tagged(&key, stored, timeout, tags)
-                        .await;
-                }
-                None => self.cache.set_bytes(&key, stored, timeout).await,
+        let fresh_until_ms = now_millis()
+            .saturating_add(i64::try_from(timeout.saturating_mul(1000)).unwrap_or(i64::MAX));
+        // Kept past the timeout for the stale window, the header list with it.
+        let lifetime = timeout.saturating_add(self.stale_while_revalidate);
+        let key = learn_cache_key(
+            head,
+            &parts.headers,
+            lifetime,
+            &self.key_prefix,
+            &self.cache,
+        )
+        .await;
+        let Some(stored) = StoredPage::encode(
+            status,
+            fresh_until_ms,
+            parts.headers.get(ETAG),
+            &parts.headers,
+            &body,
+        ) else {
+            return (Response::from_parts(parts, Body::from(body)), false);
+        };
+        let lifetime = Timeout::Seconds(lifetime);
+        match &tags {
+            Some(tags) => {
+                self.cache
+                    .set_bytes_tagged(&key, stored, lifetime, tags)
+                    .await;
             }
+            None => self.cache.set_bytes(&key, stored, lifetime).await,
         }
-        Response::from_parts(parts, Body::from(body))
+        (Response::from_parts(parts, Body::from(body)), true)
     }
 
     async fn read(&self, key: &str) -> Option<StoredPage> {

@@ -35,7 +35,7 @@ pub const LOCK_TTL: Duration = Duration::from_secs(5);
 /// How long a leader that found the lock taken waits for the holder's value.
 pub const LOCK_WAIT: Duration = Duration::from_millis(200);
 /// How often that wait looks for the value.
-const LOCK_POLL: Duration = Duration::from_millis(20);
+pub(crate) const LOCK_POLL: Duration = Duration::from_millis(20);
 /// Stored timeouts vary by up to this fraction either way.
 const JITTER: f64 = 0.1;
 
@@ -52,10 +52,10 @@ struct FlightKey {
 }
 
 /// What a leader tells its waiters: `None` while computing.
-type Outcome<T> = Option<Result<T, Failed>>;
+pub(crate) type Outcome<T> = Option<Result<T, Failed>>;
 
 #[derive(Clone, Copy, Debug)]
-struct Failed;
+pub(crate) struct Failed;
 
 /// A value stored by [`Cache::get_or_set_with_stale`], with the moment it turns stale.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -67,19 +67,19 @@ struct Stamped<T> {
     fresh_until_ms: u64,
 }
 
-enum Role<T> {
+pub(crate) enum Role<T> {
     Leader(Leader<T>),
     Waiter(watch::Receiver<Outcome<T>>),
 }
 
 /// The caller computing a key; removes its flight when done or dropped.
-struct Leader<T> {
+pub(crate) struct Leader<T> {
     key: FlightKey,
     sender: Arc<watch::Sender<Outcome<T>>>,
 }
 
 /// The cross-worker lock on one key.
-enum Lock {
+pub(crate) enum Lock {
     /// This caller holds it since then.
     Acquired(String, Instant),
     /// Another worker computes the value.
@@ -296,7 +296,11 @@ impl Cache {
     }
 
     /// Joins the flight of `key` in this worker, leading it when there is none.
-    fn join_flight<T: Clone + Send + Sync + 'static>(&self, key: &str, refresh: bool) -> Role<T> {
+    pub(crate) fn join_flight<T: Clone + Send + Sync + 'static>(
+        &self,
+        key: &str,
+        refresh: bool,
+    ) -> Role<T> {
         let flight_key = FlightKey {
             backend: Arc::as_ptr(self.backend()).cast::<()>().addr(),
             key: self.make_key(key),
@@ -327,8 +331,8 @@ impl Cache {
     }
 
     /// Takes `SET <key>:lock NX PX 5000` through the backend.
-    async fn lock(&self, key: &str) -> Lock {
-        let lock_key = format!("{}:lock", self.make_key(key));
+    pub(crate) async fn lock(&self, key: &str) -> Lock {
+        let lock_key = self.lock_key(key);
         match self
             .backend()
             .add(&lock_key, Bytes::from_static(b"1"), Expiry::After(LOCK_TTL))
@@ -343,8 +347,13 @@ impl Cache {
         }
     }
 
+    /// The built key of `key`'s cross-worker lock.
+    pub(crate) fn lock_key(&self, key: &str) -> String {
+        format!("{}:lock", self.make_key(key))
+    }
+
     /// Releases a lock this caller took, unless it expired meanwhile (and may be another's).
-    async fn unlock(&self, lock: Lock) {
+    pub(crate) async fn unlock(&self, lock: Lock) {
         if let Lock::Acquired(lock_key, taken) = lock
             && taken.elapsed() < LOCK_TTL
         {
@@ -357,7 +366,7 @@ impl Cache {
 
 impl<T> Leader<T> {
     /// Hands the outcome to the waiters and retires the flight.
-    fn finish(self, outcome: Result<T, Failed>) {
+    pub(crate) fn finish(self, outcome: Result<T, Failed>) {
         self.sender.send_replace(Some(outcome));
         // Drop removes the flight, so later callers read the cache instead of this value.
     }

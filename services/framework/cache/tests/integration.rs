@@ -3,4 +3,5 @@
 
 mod api;
 mod http;
+mod page_stampede;
 mod two_tier;

@@ -1,6 +1,7 @@
 //! The stored form of a cached page: status, `ETag`, headers and body in one compact buffer.
 //!
-//! Layout (integers big-endian): version `1` (u8), status (u16), `ETag` length (u16) and bytes,
+//! Layout (integers big-endian): version `2` (u8), status (u16), the end of its freshness in
+//! milliseconds since the Unix epoch (i64), `ETag` length (u16) and bytes,
 //! header count (u16), then per header its name length (u16), name, value length (u32) and
 //! value, and the body as the rest. The `ETag` sits before the headers so a conditional hit is
 //! answered from the front of the buffer; bodies are sliced out without copying.
@@ -8,12 +9,16 @@
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 
-const VERSION: u8 = 1;
+const VERSION: u8 = 2;
 
 /// A page read back from the cache.
 #[derive(Debug)]
 pub(crate) struct StoredPage {
     pub(crate) status: StatusCode,
+    /// Past this moment (Unix milliseconds, wall-clock so that every worker agrees) the page
+    /// is stale: still served within the stale-while-revalidate window, while one refresher
+    /// renders it again.
+    pub(crate) fresh_until_ms: i64,
     pub(crate) etag: Option<HeaderValue>,
     pub(crate) headers: HeaderMap,
     pub(crate) body: Bytes,
@@ -26,6 +31,7 @@ impl StoredPage {
     /// stored).
     pub(crate) fn encode(
         status: StatusCode,
+        fresh_until_ms: i64,
         etag: Option<&HeaderValue>,
         headers: &HeaderMap,
         body: &Bytes,
@@ -35,9 +41,10 @@ impl StoredPage {
             .map(|(name, value)| 6 + name.as_str().len() + value.len())
             .sum();
         let etag = etag.map_or(&[][..], HeaderValue::as_bytes);
-        let mut buffer = BytesMut::with_capacity(7 + etag.len() + header_bytes + body.len());
+        let mut buffer = BytesMut::with_capacity(15 + etag.len() + header_bytes + body.len());
         buffer.put_u8(VERSION);
         buffer.put_u16(status.as_u16());
+        buffer.put_i64(fresh_until_ms);
         buffer.put_u16(u16::try_from(etag.len()).ok()?);
         buffer.put_slice(etag);
         buffer.put_u16(u16::try_from(headers.len()).ok()?);
@@ -58,6 +65,7 @@ impl StoredPage {
             return None;
         }
         let status = StatusCode::from_u16(stored.try_get_u16().ok()?).ok()?;
+        let fresh_until_ms = stored.try_get_i64().ok()?;
         let etag_len = usize::from(stored.try_get_u16().ok()?);
         let etag = take(&mut stored, etag_len)?;
         let etag = if etag.is_empty() {
@@ -76,6 +84,7 @@ impl StoredPage {
         }
         Some(Self {
             status,
+            fresh_until_ms,
             etag,
             headers,
             body: stored,
@@ -99,10 +108,18 @@ mod tests {
         headers.append("vary", HeaderValue::from_static("Accept"));
         let etag = HeaderValue::from_static("\"abc\"");
         let body = Bytes::from_static(b"<p>hello</p>");
-        let stored = StoredPage::encode(StatusCode::OK, Some(&etag), &headers, &body).unwrap();
+        let stored = StoredPage::encode(
+            StatusCode::OK,
+            1_700_000_000_000,
+            Some(&etag),
+            &headers,
+            &body,
+        )
+        .unwrap();
 
         let page = StoredPage::decode(stored).unwrap();
         assert_eq!(page.status, StatusCode::OK);
+        assert_eq!(page.fresh_until_ms, 1_700_000_000_000);
         assert_eq!(page.etag, Some(etag));
         assert_eq!(page.headers, headers);
         assert_eq!(page.body, body);
@@ -111,7 +128,7 @@ mod tests {
     #[test]
     fn truncated_or_foreign_bytes_decode_to_nothing() {
         let body = Bytes::from_static(b"x");
-        let stored = StoredPage::encode(StatusCode::OK, None, &HeaderMap::new(), &body).unwrap();
+        let stored = StoredPage::encode(StatusCode::OK, 0, None, &HeaderMap::new(), &body).unwrap();
         assert!(StoredPage::decode(stored.slice(..3)).is_none());
         assert!(StoredPage::decode(Bytes::from_static(b"\x80\x03]q")).is_none());
         assert!(StoredPage::decode(stored).is_some_and(|page| page.etag.is_none()));
