@@ -233,3 +233,37 @@ async fn pages_keep_answering_while_redis_is_down_and_caching_resumes_after() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_hundred_requests_for_a_cold_page_over_two_workers_query_the_database_once() {
+    let db = TestDatabase::new().await;
+    let redis = TestRedis::new().await;
+    migrate_and_seed(db.url(), redis.url(), 500).await;
+    let cache = [
+        ("HERD_CACHE__BACKEND", "two-tier"),
+        ("HERD_CACHE__KEY_PREFIX", redis.prefix()),
+    ];
+    let (site_a, client_a) = worker(db.url(), redis.url(), &cache);
+    let (site_b, client_b) = worker(db.url(), redis.url(), &cache);
+    let before = site_a.db().statements_executed() + site_b.db().statements_executed();
+
+    let requests = (0..200).map(|i| {
+        let client = if i % 2 == 0 {
+            client_a.clone()
+        } else {
+            client_b.clone()
+        };
+        async move { client.get("/employee/2012/").await }
+    });
+    let pages = futures_util::future::join_all(requests).await;
+
+    assert!(pages.iter().all(|page| page.status == 200));
+    assert!(
+        pages.iter().all(|page| page.body == pages[0].body),
+        "every request got the same page"
+    );
+    let queries = site_a.db().statements_executed() + site_b.db().statements_executed() - before;
+    // One with the Redis lock; a second only if a worker's 200 ms wait for the other ran out.
+    assert!(queries <= 2, "{queries} archive queries for one cold page");
+    eprintln!("archive queries for 200 concurrent cold requests over two workers: {queries}");
+}
