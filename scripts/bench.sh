@@ -1,35 +1,59 @@
 #!/usr/bin/env bash
-# `make bench`: Herd's year archive against the hand-written ceiling server, in one run.
+# `make bench`: Herd's year archive against hand-written baselines, in one run.
 #
 # A benchmark, not a test: it prints the numbers and a pass/fail per target and exits 0 when
 # it ran (BENCH_STRICT=1 makes a failed target exit 1). Results go to target-local/bench/:
-# bench.json, bench.md, bench.png and the raw wrk output.
+# bench.json, bench.md, bench.png, the raw wrk output and each server's log.
 #
-# What it does: installs wrk when missing (Debian package), builds both servers (release),
-# ensures Postgres and Redis, creates, migrates and seeds the herd_bench database (10,000
-# employees), starts one herd worker (HERD_CACHE__BACKEND=dummy, so every request queries and
-# renders) timing its start to the first 200 on /readyz, starts the ceiling, checks that both
-# answer 200 for every year and write the same bytes, then loads each in turn with wrk
-# (GET /employee/<2000..2025>/) while sampling its RSS.
+# Four comparisons, each a Herd worker against what the same page costs at best:
+#   herd-dummy     (HERD_CACHE__BACKEND=dummy: every request queries and renders) / ceiling
+#   herd-two-tier  (two-tier, warmed: every request an in-process L1 hit)         / hello
+#   herd-redis     (redis, warmed: every request a Redis hit)                     / redis-get
+#   herd-two-tier  (a per-site cache hit)                                          / herd-dummy
+# hello answers a body of the year-archive page's size, and redis-get GETs a stored copy of that
+# page from the same Redis, so the bytes on the wire match.
 #
-# Knobs: BENCH_DURATION (15s), BENCH_WARMUP (3s), BENCH_CONNECTIONS (32), BENCH_THREADS (2),
-# BENCH_DATABASE_URL (postgres://postgres@127.0.0.1:5432/herd_bench), BENCH_HERD_PORT (8180),
-# BENCH_CEILING_PORT (8181), BENCH_STRICT (0).
+# What it does: installs wrk when missing (Debian package), builds herd and the baselines
+# (release), ensures Postgres and Redis, creates, migrates and seeds the herd_bench database
+# (10,000 employees), starts herd-dummy timing its start to the first 200 on /readyz, starts
+# the ceiling, checks that both answer 200 for every year and write the same bytes, keeps the
+# page nearest the mean size, starts hello, redis-get and the two cached Herd workers, warms
+# the cached workers and checks that every year then comes from their cache (an `Age` header,
+# the same body as the uncached page); a worker that fails the check is not loaded and its
+# comparisons FAIL. Then loads each server in turn with wrk (GET /employee/<2000..2025>/)
+# while sampling its RSS.
+#
+# Knobs: BENCH_DURATION (8s), BENCH_WARMUP (2s), BENCH_CONNECTIONS (32), BENCH_THREADS (2),
+# BENCH_DATABASE_URL (postgres://postgres@127.0.0.1:5432/herd_bench), BENCH_PORT_BASE (8180:
+# the six servers listen on it and the five ports above it), BENCH_STRICT (0).
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-duration=${BENCH_DURATION:-15s}
-warmup=${BENCH_WARMUP:-3s}
+duration=${BENCH_DURATION:-8s}
+warmup=${BENCH_WARMUP:-2s}
 connections=${BENCH_CONNECTIONS:-32}
 threads=${BENCH_THREADS:-2}
+port_base=${BENCH_PORT_BASE:-8180}
+[[ $port_base =~ ^[0-9]+$ ]] || die "BENCH_PORT_BASE must be a port number, not '$port_base'"
 employees=10000
-herd_addr=127.0.0.1:${BENCH_HERD_PORT:-8180}
-ceiling_addr=127.0.0.1:${BENCH_CEILING_PORT:-8181}
+first_year=2000
+last_year=2025
+redis_get_key=herd-bench:redis-get:page
 out=$local_dir/bench
 lua=$repo/scripts/wrk/year_archive.lua
-mkdir -p "$out"
 started=$(now_ms)
+
+# The servers in the order they are loaded (each comparison's two sides back to back).
+servers=(herd-dummy ceiling herd-two-tier hello herd-redis redis-get)
+declare -A addr pid readyz_ms skipped
+for i in "${!servers[@]}"; do
+    addr[${servers[$i]}]=127.0.0.1:$((port_base + i))
+done
+
+# A fresh directory, so no file of an earlier run is taken for one of this run.
+rm -rf "$out"
+mkdir -p "$out/pages"
 
 if ! command -v wrk >/dev/null; then
     say "installing wrk (apt-get)"
@@ -40,10 +64,11 @@ if ! command -v wrk >/dev/null; then
 fi
 command -v curl >/dev/null || die "curl is needed"
 
-say "building herd and the ceiling (release; minutes when cold)"
+say "building herd and the baselines (release; minutes when cold)"
+build_started=$(now_ms)
 cargo build --release -p herd-directory -p herd-baselines
-herd=$CARGO_TARGET_DIR/release/herd
-ceiling=$CARGO_TARGET_DIR/release/ceiling
+build_ms=$(($(now_ms) - build_started))
+bin=$CARGO_TARGET_DIR/release
 
 # The bench gets its own database and settings: nothing of `make run` leaks in.
 export HERD_DATABASE_URL=${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/herd_bench}
@@ -53,100 +78,161 @@ load_env "$local_dir/services-bench.env"
 ensure_database "$HERD_DATABASE_URL"
 ensure_secret_key
 say "herd migrate + seed --count $employees (database ${HERD_DATABASE_URL##*/})"
-"$herd" migrate
-"$herd" seed --count "$employees"
+"$bin/herd" migrate
+"$bin/herd" seed --count "$employees"
 
 # Servers run in sessions of their own (setsid) so that Ctrl-C reaches only this script, whose
 # trap stops them with SIGTERM.
-pids=()
 sampler=
 cleanup() {
     trap - EXIT INT TERM
     [ -n "$sampler" ] && { kill "$sampler" 2>/dev/null || true; wait "$sampler" 2>/dev/null || true; }
-    if [ ${#pids[@]} -gt 0 ]; then
+    if [ ${#pid[@]} -gt 0 ]; then
         say "stopping the servers"
-        stop_pids "${pids[@]}"
+        stop_pids "${pid[@]}"
+        pid=()
     fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-require_free_port "$herd_addr"
-require_free_port "$ceiling_addr"
+for name in "${servers[@]}"; do require_free_port "${addr[$name]}"; done
 
-say "starting herd on $herd_addr (cache backend dummy) and timing it to the first 200 on /readyz"
-t0=$(now_ms)
-HERD_BIND=$herd_addr HERD_CACHE__BACKEND=dummy HERD_SERVER__DRAIN_DELAY=0 \
-    setsid "$herd" serve >"$out/herd.log" 2>&1 &
-herd_pid=$!
-pids+=("$herd_pid")
-if ! wait_for_200 "http://$herd_addr/readyz" 30 "$herd_pid"; then
-    tail -n 20 "$out/herd.log" >&2
-    die "herd did not become ready (log: $out/herd.log)"
-fi
-readyz_ms=$(($(now_ms) - t0))
-say "herd ready after $readyz_ms ms"
+# start NAME READY_PATH [VAR=value...] PROGRAM [ARG...]: starts a server in its own session and
+# waits (at most 30 s) for a 200 on READY_PATH; records its pid and, in ms, how long that took.
+start() {
+    local name=$1 ready=$2 t0
+    shift 2
+    t0=$(now_ms)
+    setsid env "$@" >"$out/$name.log" 2>&1 &
+    pid[$name]=$!
+    if ! wait_for_200 "http://${addr[$name]}$ready" 30 "${pid[$name]}"; then
+        tail -n 20 "$out/$name.log" >&2
+        die "$name did not answer 200 on $ready (log: $out/$name.log)"
+    fi
+    readyz_ms[$name]=$(($(now_ms) - t0))
+}
+# start_herd NAME BACKEND: one herd worker with that cache backend, timed to its first /readyz 200.
+start_herd() {
+    say "starting $1 on ${addr[$1]} (HERD_CACHE__BACKEND=$2)"
+    start "$1" /readyz HERD_BIND="${addr[$1]}" HERD_CACHE__BACKEND="$2" HERD_SERVER__DRAIN_DELAY=0 \
+        "$bin/herd" serve
+    say "$1 ready after ${readyz_ms[$1]} ms"
+}
 
-say "starting the ceiling on $ceiling_addr"
-CEILING_BIND=$ceiling_addr DATABASE_URL=$HERD_DATABASE_URL setsid "$ceiling" >"$out/ceiling.log" 2>&1 &
-ceiling_pid=$!
-pids+=("$ceiling_pid")
-wait_for_200 "http://$ceiling_addr/employee/2010/" 30 "$ceiling_pid" ||
-    { tail -n 20 "$out/ceiling.log" >&2; die "the ceiling did not answer (log: $out/ceiling.log)"; }
+start_herd herd-dummy dummy
+say "starting the ceiling on ${addr[ceiling]}"
+start ceiling /employee/2010/ CEILING_BIND="${addr[ceiling]}" DATABASE_URL="$HERD_DATABASE_URL" "$bin/ceiling"
 
 # wrk counts only 4xx/5xx as errors: make sure every year the load asks for is a 200 first.
-for year in $(seq 2000 2025); do
-    for addr in "$herd_addr" "$ceiling_addr"; do
-        status=$(http_status "http://$addr/employee/$year/" 5)
-        [ "$status" = 200 ] || die "http://$addr/employee/$year/ answered $status, not 200"
-    done
+# The uncached pages are kept: the baselines' body size and the cached pages are checked
+# against them.
+years=$(seq "$first_year" "$last_year")
+for year in $years; do
+    status=$(curl -s -o "$out/pages/$year.html" -w '%{http_code}' --max-time 5 \
+        "http://${addr[herd-dummy]}/employee/$year/") || status=000
+    [ "$status" = 200 ] || die "http://${addr[herd-dummy]}/employee/$year/ answered $status, not 200"
+    status=$(http_status "http://${addr[ceiling]}/employee/$year/" 5)
+    [ "$status" = 200 ] || die "http://${addr[ceiling]}/employee/$year/ answered $status, not 200"
 done
 
 say "comparing the pages byte for byte (scripts/check_ceiling.sh)"
-if scripts/check_ceiling.sh "http://$herd_addr" "http://$ceiling_addr" 2000 2010 2025 >"$out/check_ceiling.txt"; then
+if scripts/check_ceiling.sh "http://${addr[herd-dummy]}" "http://${addr[ceiling]}" 2000 2010 2025 >"$out/check_ceiling.txt"; then
     identical=yes
-    cat "$out/check_ceiling.txt" >&2
 else
     identical=no
-    cat "$out/check_ceiling.txt" >&2
     say "WARNING: Herd's and the ceiling's pages differ, so the comparison is not like for like"
 fi
+cat "$out/check_ceiling.txt" >&2
+
+# The page of the size nearest the mean over the years the load cycles through: hello pads its
+# body to that size and redis-get serves that page.
+read -r page_year page_bytes mean_bytes < <(
+    for year in $years; do printf '%s %s\n' "$year" "$(wc -c <"$out/pages/$year.html")"; done |
+        awk '{ year[NR] = $1; size[NR] = $2; sum += $2 }
+             END { mean = sum / NR; best = 1
+                   for (i = 2; i <= NR; i++) if ((size[i] - mean) ^ 2 < (size[best] - mean) ^ 2) best = i
+                   printf "%s %s %.0f\n", year[best], size[best], mean }'
+)
+page_file=$out/pages/$page_year.html
+say "year-archive pages: $mean_bytes bytes on average; the baselines send $page_bytes bytes (/employee/$page_year/)"
+
+say "starting hello on ${addr[hello]} ($page_bytes-byte body)"
+start hello / HELLO_BIND="${addr[hello]}" HELLO_BODY_BYTES="$page_bytes" "$bin/hello"
+say "starting redis-get on ${addr[redis-get]} (GET $redis_get_key from $HERD_REDIS_URL)"
+start redis-get / REDIS_GET_BIND="${addr[redis-get]}" REDIS_GET_URL="$HERD_REDIS_URL" \
+    REDIS_GET_KEY="$redis_get_key" REDIS_GET_PAGE_FILE="$page_file" "$bin/redis-get"
+cmp -s "$page_file" <(curl -s --max-time 5 "http://${addr[redis-get]}/") ||
+    die "redis-get does not serve the stored page"
+start_herd herd-two-tier two-tier
+start_herd herd-redis redis
+
+# verify_cached NAME: requests every year twice and requires the second answer to come from the
+# cache (a 200 with an `Age` header, which Herd's page caches add to hits only) with the body
+# of the uncached page. Sets skipped[NAME] to the reason when it does not.
+verify_cached() {
+    local name=$1 year status age
+    for year in $years; do
+        http_status "http://${addr[$name]}/employee/$year/" 5 >/dev/null
+        status=$(curl -s -D "$out/pages/$name-$year.headers" -o "$out/pages/$name-$year.html" \
+            -w '%{http_code}' --max-time 5 "http://${addr[$name]}/employee/$year/") || status=000
+        age=$(awk -F': *' 'tolower($1) == "age" { sub(/\r$/, "", $2); print $2 }' "$out/pages/$name-$year.headers")
+        if [ "$status" != 200 ]; then
+            skipped[$name]="/employee/$year/ answered $status on the second request"
+        elif [ -z "$age" ]; then
+            skipped[$name]="not served from the cache: no Age header on the second GET /employee/$year/"
+        elif ! cmp -s "$out/pages/$name-$year.html" "$out/pages/$year.html"; then
+            skipped[$name]="the cached /employee/$year/ differs from the uncached page"
+        else
+            continue
+        fi
+        say "$name: ${skipped[$name]} (headers: $out/pages/$name-$year.headers); it is not loaded"
+        return
+    done
+    say "$name: every year answered from the cache (Age header, same bytes as uncached)"
+}
+verify_cached herd-two-tier
+verify_cached herd-redis
 
 wrk_cmd="wrk -t$threads -c$connections -d$duration --latency"
 load() {
-    local name=$1 addr=$2 pid=$3
+    local name=$1 p=${pid[$1]}
     say "$name: warm-up ($warmup)"
-    wrk -t"$threads" -c"$connections" -d"$warmup" -s "$lua" "http://$addr" >"$out/wrk-$name-warmup.txt"
+    wrk -t"$threads" -c"$connections" -d"$warmup" -s "$lua" "http://${addr[$name]}" >"$out/wrk-$name-warmup.txt"
     say "$name: $wrk_cmd (RSS sampled every 0.25 s)"
     (
-        while kill -0 "$pid" 2>/dev/null; do
-            printf '%s %s\n' "$(now_ms)" "$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)"
+        while kill -0 "$p" 2>/dev/null; do
+            printf '%s %s\n' "$(now_ms)" "$(awk '/^VmRSS:/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0)"
             sleep 0.25
         done
     ) >"$out/rss-$name.txt" &
     sampler=$!
-    wrk -t"$threads" -c"$connections" -d"$duration" --latency -s "$lua" "http://$addr" >"$out/wrk-$name.txt"
+    wrk -t"$threads" -c"$connections" -d"$duration" --latency -s "$lua" "http://${addr[$name]}" >"$out/wrk-$name.txt"
     kill "$sampler" 2>/dev/null || true
     wait "$sampler" 2>/dev/null || true
     sampler=
-    awk '/^VmHWM:/ {print $2}' "/proc/$pid/status" >"$out/hwm-$name.txt"
+    awk '/^VmHWM:/ {print $2}' "/proc/$p/status" >"$out/hwm-$name.txt"
     grep -E 'Requests/sec|Latency  |99%|Non-2xx|Socket errors' "$out/wrk-$name.txt" | sed 's/^/    /' >&2 || true
 }
-load herd "$herd_addr" "$herd_pid"
-load ceiling "$ceiling_addr" "$ceiling_pid"
+report_args=()
+for name in "${servers[@]}"; do
+    if [ -n "${skipped[$name]:-}" ]; then
+        report_args+=(--skipped "$name=${skipped[$name]}")
+    else
+        load "$name"
+        report_args+=(--server "$name")
+    fi
+    if [[ $name == herd-* ]]; then report_args+=(--readyz "$name=${readyz_ms[$name]}"); fi
+done
 cleanup
 
 say "results"
-report_status=0
-python3 scripts/bench_report.py --out "$out" \
-    --herd-wrk "$out/wrk-herd.txt" --herd-rss "$out/rss-herd.txt" --herd-hwm-kb "$(cat "$out/hwm-herd.txt")" \
-    --ceiling-wrk "$out/wrk-ceiling.txt" --ceiling-rss "$out/rss-ceiling.txt" \
-    --ceiling-hwm-kb "$(cat "$out/hwm-ceiling.txt")" \
-    --readyz-ms "$readyz_ms" --pages-identical "$identical" \
+python3 scripts/bench_report.py --out "$out" "${report_args[@]}" \
+    --pages-identical "$identical" --page-bytes "$page_bytes" --page-year "$page_year" \
+    --mean-page-bytes "$mean_bytes" \
     --wrk-command "$wrk_cmd -s scripts/wrk/year_archive.lua" --warmup "$warmup" --employees "$employees" ||
-    report_status=$?
-[ "$report_status" -eq 0 ] || die "the report failed"
+    die "the report failed"
 
 say "plotting (matplotlib in .venv-bench)"
 venv=$repo/.venv-bench
@@ -156,7 +242,7 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import matplotlib' 2>
 fi
 "$venv/bin/python" scripts/plot_bench.py "$out/bench.json"
 
-say "done in $((($(now_ms) - started) / 1000)) s: $out/bench.{json,md,png}"
+say "done in $((($(now_ms) - started) / 1000)) s ($((build_ms / 1000)) s of it building): $out/bench.{json,md,png}"
 if [ "${BENCH_STRICT:-0}" = 1 ] && ! python3 -c 'import json,sys; sys.exit(0 if json.load(open(sys.argv[1]))["pass"] else 1)' "$out/bench.json"; then
     exit 1
 fi

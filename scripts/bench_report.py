@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""Turns one `make bench` run into target-local/bench/bench.{json,md} and a table on stdout.
+"""Turns one `make bench` run into target-local/bench/bench.{json,md} and tables on stdout.
 
 Standard library only, so the numbers survive a failed matplotlib install; scripts/plot_bench.py
-draws the PNG from the JSON written here.
+draws the PNG from the JSON written here. Each server's files are found by name in --out:
+wrk-<name>.txt (with the WRK_JSON line of scripts/wrk/year_archive.lua), rss-<name>.txt and
+hwm-<name>.txt, as scripts/bench.sh writes them.
 """
 
 import argparse
@@ -13,7 +15,28 @@ import re
 import subprocess
 from pathlib import Path
 
-TARGETS = {"ratio_min": 0.8, "rss_mb_max": 50.0, "readyz_ms_max": 1000.0}
+SERVERS = {
+    "herd-dummy": "Herd, `HERD_CACHE__BACKEND=dummy`: every request queries and renders",
+    "ceiling": "the year archive by hand: hyper + deadpool-postgres, same SQL, same bytes",
+    "herd-two-tier": "Herd, `HERD_CACHE__BACKEND=two-tier`, warmed: in-process L1 hits",
+    "hello": "hyper hello-world with a body of the page's size",
+    "herd-redis": "Herd, `HERD_CACHE__BACKEND=redis`, warmed: Redis (L2) hits",
+    "redis-get": "hyper + one Redis `GET` of a stored copy of the page per request",
+}
+
+# Herd's side, the baseline, and the least Herd req/s ÷ baseline req/s that passes.
+COMPARISONS = [
+    {"comparison": "uncached page vs ceiling", "herd": "herd-dummy", "baseline": "ceiling",
+     "ratio_min": 0.8},
+    {"comparison": "L1 hit vs hello", "herd": "herd-two-tier", "baseline": "hello",
+     "ratio_min": 0.7},
+    {"comparison": "L2 hit vs redis-get", "herd": "herd-redis", "baseline": "redis-get",
+     "ratio_min": 0.9},
+    {"comparison": "per-site cache hit vs uncached", "herd": "herd-two-tier",
+     "baseline": "herd-dummy", "ratio_min": 10.0},
+]
+
+TARGETS = {"rss_mb_max": 50.0, "readyz_ms_max": 1000.0}
 
 
 def wrk_summary(path):
@@ -34,16 +57,19 @@ def rss_samples(path):
     return [[round((ms - start) / 1000, 3), round(kb / 1024, 2)] for ms, kb in rows]
 
 
-def server_result(name, wrk_path, rss_path, hwm_kb):
-    wrk = wrk_summary(wrk_path)
+def server_result(out, name):
+    wrk = wrk_summary(out / f"wrk-{name}.txt")
     seconds = wrk["duration_us"] / 1e6
     errors = wrk["errors"]
     socket_errors = errors["connect"] + errors["read"] + errors["write"] + errors["timeout"]
+    hwm = (out / f"hwm-{name}.txt").read_text().strip()
     return {
         "server": name,
+        "description": SERVERS.get(name, ""),
         "requests": wrk["requests"],
         "duration_s": round(seconds, 2),
         "req_per_s": round(wrk["requests"] / seconds, 1),
+        "bytes_per_response": round(wrk["bytes"] / wrk["requests"]) if wrk["requests"] else 0,
         "p50_ms": wrk["latency_us"]["p50"] / 1000,
         "p90_ms": wrk["latency_us"]["p90"] / 1000,
         "p99_ms": wrk["latency_us"]["p99"] / 1000,
@@ -51,8 +77,8 @@ def server_result(name, wrk_path, rss_path, hwm_kb):
         "non_2xx": errors["status"],
         "socket_errors": socket_errors,
         "errors": errors["status"] + socket_errors,
-        "peak_rss_mb": round(hwm_kb / 1024, 1),
-        "rss_timeline_mb": rss_samples(rss_path),
+        "peak_rss_mb": round(int(hwm) / 1024, 1) if hwm else None,
+        "rss_timeline_mb": rss_samples(out / f"rss-{name}.txt"),
     }
 
 
@@ -77,20 +103,51 @@ def machine():
     }
 
 
-def verdicts(herd, ceiling, readyz_ms):
-    ratio = herd["req_per_s"] / ceiling["req_per_s"] if ceiling["req_per_s"] else 0.0
-    checks = [
-        ("Herd/ceiling req/s", f"{ratio:.2f}", f">= {TARGETS['ratio_min']}", ratio >= TARGETS["ratio_min"]),
-        ("Herd peak RSS", f"{herd['peak_rss_mb']:.1f} MB", f"<= {TARGETS['rss_mb_max']:.0f} MB",
-         herd["peak_rss_mb"] <= TARGETS["rss_mb_max"]),
-        ("Herd start to first /readyz 200", f"{readyz_ms} ms", f"<= {TARGETS['readyz_ms_max']:.0f} ms",
-         readyz_ms <= TARGETS["readyz_ms_max"]),
-        ("Herd and ceiling errors", str(herd["errors"] + ceiling["errors"]), "0",
-         herd["errors"] + ceiling["errors"] == 0),
+def why_not_run(name, servers, skipped):
+    if name in servers:
+        return None
+    return skipped.get(name, "not run")
+
+
+def comparisons(servers, skipped):
+    """Each comparison with both sides' figures, the ratio and the verdict."""
+    rows = []
+    for spec in COMPARISONS:
+        herd, base = servers.get(spec["herd"]), servers.get(spec["baseline"])
+        missing = [f"{name}: {why}" for name in (spec["herd"], spec["baseline"])
+                   if (why := why_not_run(name, servers, skipped))]
+        ratio = None
+        if herd and base and base["req_per_s"]:
+            ratio = round(herd["req_per_s"] / base["req_per_s"], 3)
+        rows.append({
+            **spec,
+            "herd_result": {k: herd[k] for k in ("req_per_s", "p50_ms", "p99_ms", "errors")} if herd else None,
+            "baseline_result": {k: base[k] for k in ("req_per_s", "p50_ms", "p99_ms", "errors")} if base else None,
+            "ratio": ratio,
+            "pass": ratio is not None and ratio >= spec["ratio_min"],
+            "note": "; ".join(missing) or None,
+        })
+    return rows
+
+
+def checks(servers, compared, readyz):
+    rows = [
+        (f"{c['comparison']}: {c['herd']}/{c['baseline']} req/s",
+         f"{c['ratio']:.2f}" if c["ratio"] is not None else "not run",
+         f">= {c['ratio_min']:g}", c["pass"])
+        for c in compared
     ]
-    return round(ratio, 3), [
-        {"check": c, "value": v, "target": t, "pass": ok} for c, v, t, ok in checks
-    ]
+    dummy = servers.get("herd-dummy")
+    if dummy:
+        rows.append(("herd-dummy peak RSS", f"{dummy['peak_rss_mb']:.1f} MB",
+                     f"<= {TARGETS['rss_mb_max']:.0f} MB", dummy["peak_rss_mb"] <= TARGETS["rss_mb_max"]))
+    if readyz:
+        slowest = max(readyz, key=readyz.get)
+        rows.append((f"Herd start to first /readyz 200 (slowest: {slowest})", f"{readyz[slowest]} ms",
+                     f"<= {TARGETS['readyz_ms_max']:.0f} ms", readyz[slowest] <= TARGETS["readyz_ms_max"]))
+    errors = sum(s["errors"] for s in servers.values())
+    rows.append(("errors, every server", str(errors), "0", errors == 0))
+    return [{"check": c, "value": v, "target": t, "pass": ok} for c, v, t, ok in rows]
 
 
 def table(rows, header):
@@ -100,46 +157,80 @@ def table(rows, header):
     return "\n".join([line(header), sep, *map(line, rows)])
 
 
+def side(result):
+    if result is None:
+        return ["not run", "", "", ""]
+    return [f"{result['req_per_s']:,.0f}", f"{result['p50_ms']:.2f}", f"{result['p99_ms']:.2f}",
+            result["errors"]]
+
+
 def markdown(result):
+    compared = [
+        [c["comparison"], c["herd"], *side(c["herd_result"]), c["baseline"], *side(c["baseline_result"]),
+         f"{c['ratio']:.2f}" if c["ratio"] is not None else "—", f">= {c['ratio_min']:g}",
+         "pass" if c["pass"] else "FAIL"]
+        for c in result["comparisons"]
+    ]
     servers = [
         [s["server"], f"{s['req_per_s']:,.0f}", f"{s['p50_ms']:.2f}", f"{s['p99_ms']:.2f}",
-         s["errors"], f"{s['peak_rss_mb']:.1f}"]
+         f"{s['max_ms']:.1f}", s["errors"], f"{s['bytes_per_response']:,}",
+         f"{s['peak_rss_mb']:.1f}" if s["peak_rss_mb"] is not None else "?", s["description"]]
         for s in result["servers"]
     ]
-    checks = [[c["check"], c["value"], c["target"], "pass" if c["pass"] else "FAIL"]
-              for c in result["checks"]]
-    m, load = result["machine"], result["load"]
+    checks_rows = [[c["check"], c["value"], c["target"], "pass" if c["pass"] else "FAIL"]
+                   for c in result["checks"]]
+    notes = [f"- **{name} was not loaded**: {why}." for name, why in result["skipped"].items()]
+    m, load, page = result["machine"], result["load"], result["page"]
     return "\n".join([
         f"Run {result['started_at']} on {m['cpus']} × {m['cpu_model']}, {m['memory_gib']} GiB, "
         f"Linux {m['kernel']}.",
         f"Load: `{load['command']}` per server, after a {load['warmup']} warm-up; "
-        f"{result['employees']} employees; Herd with `HERD_CACHE__BACKEND=dummy`; "
-        f"page bytes identical to the ceiling's: {'yes' if result['pages_identical'] else 'NO'}.",
+        f"{result['employees']} employees; Herd's uncached page bytes identical to the ceiling's: "
+        f"{'yes' if result['pages_identical'] else 'NO'}; year-archive pages {page['mean_bytes']:,} "
+        f"bytes on average, hello and redis-get send {page['bytes']:,} (/employee/{page['year']}/).",
         "",
-        table(servers, ["server", "req/s", "p50 ms", "p99 ms", "errors", "peak RSS MB"]),
+        table(compared, ["comparison", "Herd", "req/s", "p50 ms", "p99 ms", "errors",
+                         "baseline", "req/s", "p50 ms", "p99 ms", "errors", "ratio", "target", "result"]),
         "",
-        table(checks, ["check", "value", "target", "result"]),
+        table(servers, ["server", "req/s", "p50 ms", "p99 ms", "max ms", "errors", "bytes/resp",
+                        "peak RSS MB", "what it is"]),
         "",
+        table(checks_rows, ["check", "value", "target", "result"]),
+        "",
+        *notes,
+        *([""] if notes else []),
     ])
+
+
+def key_value(text):
+    name, sep, value = text.partition("=")
+    if not sep:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, not {text!r}")
+    return name, value
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", required=True, type=Path)
-    for name in ("herd", "ceiling"):
-        parser.add_argument(f"--{name}-wrk", required=True)
-        parser.add_argument(f"--{name}-rss", required=True)
-        parser.add_argument(f"--{name}-hwm-kb", required=True, type=int)
-    parser.add_argument("--readyz-ms", required=True, type=int)
+    parser.add_argument("--server", action="append", default=[], help="a loaded server, in load order")
+    parser.add_argument("--skipped", action="append", default=[], type=key_value,
+                        help="NAME=REASON: a server that was not loaded")
+    parser.add_argument("--readyz", action="append", default=[], type=key_value,
+                        help="NAME=MS: a Herd worker's start to its first /readyz 200")
     parser.add_argument("--pages-identical", required=True, choices=["yes", "no"])
+    parser.add_argument("--page-bytes", required=True, type=int)
+    parser.add_argument("--page-year", required=True, type=int)
+    parser.add_argument("--mean-page-bytes", required=True, type=int)
     parser.add_argument("--wrk-command", required=True)
     parser.add_argument("--warmup", required=True)
     parser.add_argument("--employees", required=True, type=int)
     args = parser.parse_args()
 
-    herd = server_result("herd", args.herd_wrk, args.herd_rss, args.herd_hwm_kb)
-    ceiling = server_result("ceiling", args.ceiling_wrk, args.ceiling_rss, args.ceiling_hwm_kb)
-    ratio, checks = verdicts(herd, ceiling, args.readyz_ms)
+    servers = {name: server_result(args.out, name) for name in args.server}
+    skipped = dict(args.skipped)
+    readyz = {name: int(ms) for name, ms in args.readyz}
+    compared = comparisons(servers, skipped)
+    checked = checks(servers, compared, readyz)
     result = {
         "started_at": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "machine": machine(),
@@ -147,19 +238,24 @@ def main():
                  "path": "/employee/<2000..2025>/ cycling per request"},
         "employees": args.employees,
         "pages_identical": args.pages_identical == "yes",
-        "readyz_ms": args.readyz_ms,
-        "ratio": ratio,
-        "targets": TARGETS,
-        "servers": [herd, ceiling],
-        "checks": checks,
-        "pass": all(c["pass"] for c in checks),
+        "page": {"bytes": args.page_bytes, "year": args.page_year, "mean_bytes": args.mean_page_bytes},
+        "readyz_ms": readyz,
+        "targets": {**TARGETS, "ratio_min": {c["comparison"]: c["ratio_min"] for c in COMPARISONS}},
+        "servers": list(servers.values()),
+        "skipped": skipped,
+        "comparisons": compared,
+        "checks": checked,
+        "pass": all(c["pass"] for c in checked),
     }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "bench.json").write_text(json.dumps(result, indent=2) + "\n")
     md = markdown(result)
     (args.out / "bench.md").write_text(md)
     print(md)
-    print(f"Herd/ceiling ratio {ratio:.2f}; overall: {'PASS' if result['pass'] else 'FAIL'}")
+    ratios = ", ".join(f"{c['herd']}/{c['baseline']} "
+                       + (f"{c['ratio']:.2f}" if c["ratio"] is not None else "not run")
+                       for c in compared)
+    print(f"{ratios}; overall: {'PASS' if result['pass'] else 'FAIL'}")
 
 
 if __name__ == "__main__":

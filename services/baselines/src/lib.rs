@@ -3,7 +3,10 @@
 //! - [`ceiling`]: the year archive (`GET /employee/<year>/`) written by hand on plain hyper and
 //!   deadpool-postgres. It runs the same SQL as Herd's view and writes the same HTML bytes, so
 //!   the gap between the two is what the framework costs.
-//! - [`hello`]: a hello-world on the same accept loop, the upper bound for cached pages.
+//! - [`hello`]: a hello-world on the same accept loop, its body padded to any size: the upper
+//!   bound for pages served from the in-process cache.
+//! - [`redis_get`]: one Redis `GET` per request on the same accept loop: the upper bound for
+//!   pages served from Redis.
 //!
 //! ```no_run
 //! # async fn start() -> Result<(), herd_baselines::BaselineError> {
@@ -16,6 +19,7 @@
 
 pub mod ceiling;
 pub mod hello;
+pub mod redis_get;
 mod serve;
 
 pub use serve::shutdown_signal;
@@ -26,6 +30,9 @@ pub enum BaselineError {
     /// The database URL could not be parsed or the pool could not be built.
     #[error("bad database settings: {0}")]
     Database(String),
+    /// Redis could not be reached, or refused a command.
+    #[error("redis: {0}")]
+    Redis(String),
     /// Binding or accepting on the socket failed.
     #[error(transparent)]
     Io(#[from] std::io::Error),

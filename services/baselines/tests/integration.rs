@@ -129,3 +129,25 @@ async fn hello_says_hello() {
     assert_eq!(response.status, StatusCode::OK);
     assert_eq!(response.text(), herd_baselines::hello::BODY);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hello_pads_its_body_to_the_size_asked_for() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let client = TestClient::over_port(listener.local_addr().unwrap());
+    let (_stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(herd_baselines::hello::serve_body(
+        listener,
+        herd_baselines::hello::body_of_size(15_001),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+
+    let first = client.get("/employee/2010/").await;
+    let second = client.get("/").await;
+
+    assert_eq!(first.status, StatusCode::OK);
+    assert_eq!(first.body.len(), 15_001);
+    assert!(first.text().starts_with("Hello, world!\nHello, world!\n"));
+    assert_eq!(second.body, first.body);
+}

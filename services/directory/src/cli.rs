@@ -5,7 +5,6 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use herd::core::Settings;
-use herd::core::settings::DEVELOPMENT_SECRET_KEY;
 use herd::project::{self, Site};
 
 /// Herd's employee directory: the server and its management commands.
@@ -139,7 +138,10 @@ fn check(
         ));
     }
     if deploy {
-        issues.extend(deployment_issues(&settings));
+        issues.extend(herd::security::deploy_checks(
+            &settings,
+            &project::security_config(&settings)?,
+        ));
     }
     // Compiles every template and URL pattern, as a worker would at start.
     Site::new(settings, apps)?;
@@ -155,26 +157,4 @@ fn check(
     } else {
         ExitCode::FAILURE
     })
-}
-
-fn deployment_issues(settings: &Settings) -> Vec<String> {
-    let mut issues = Vec::new();
-    let key = settings.secret_key();
-    let distinct = key.chars().collect::<std::collections::BTreeSet<_>>().len();
-    if key == DEVELOPMENT_SECRET_KEY || key.len() < 50 || distinct < 5 {
-        issues.push(
-            "(security.W009) HERD_SECRET_KEY must be at least 50 characters with at least 5 distinct ones, \
-             and not the development key"
-                .to_owned(),
-        );
-    }
-    if settings.debug {
-        issues.push("(security.W018) HERD_DEBUG must be false in deployment".to_owned());
-    }
-    if settings.allowed_hosts.iter().any(|host| host == "*") {
-        issues.push(
-            "(security.W020) HERD_ALLOWED_HOSTS should name the site's hosts, not `*`".to_owned(),
-        );
-    }
-    issues
 }

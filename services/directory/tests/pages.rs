@@ -196,3 +196,47 @@ async fn an_unknown_host_is_a_bad_request() {
     let localhost = site.client.clone().with_host("LOCALHOST:8000");
     assert_eq!(localhost.get("/employee/2010/").await.status, 200);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_response_carries_the_security_headers() {
+    let site = TestSite::new(10).await;
+    for path in [
+        "/employee/2010/",
+        "/employee/2010/",
+        "/nothere/",
+        "/employee/2010",
+    ] {
+        let response = site.client.get(path).await;
+        assert_eq!(
+            response.header("x-content-type-options"),
+            Some("nosniff"),
+            "{path}"
+        );
+        assert_eq!(response.header("x-frame-options"), Some("DENY"), "{path}");
+        assert_eq!(
+            response.header("referrer-policy"),
+            Some("same-origin"),
+            "{path}"
+        );
+        assert_eq!(
+            response.header("cross-origin-opener-policy"),
+            Some("same-origin"),
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn trace_is_refused_and_a_forged_post_is_forbidden() {
+    let site = TestSite::new(0).await;
+    let trace = site
+        .client
+        .send(http::Method::TRACE, "/employee/", herd::core::Body::empty())
+        .await;
+    assert_eq!(trace.status, 405);
+    assert!(trace.header("allow").is_some());
+    let forged = site.client.post_form("/employee/", "name=x").await;
+    assert_eq!(forged.status, 403);
+    assert!(forged.text().contains("403 Forbidden"));
+    assert!(forged.header("set-cookie").is_none());
+}

@@ -686,6 +686,9 @@ where
     }
 
     fn call(&mut self, mut request: Request) -> Self::Future {
+        if self.page.keeps_nothing() {
+            return Box::pin(self.inner.call(request));
+        }
         // The ready service answers this request; the clone waits for the next `poll_ready`.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);

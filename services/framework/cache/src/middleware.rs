@@ -282,7 +282,7 @@ where
     }
 
     fn call(&mut self, mut request: Request) -> Self::Future {
-        if !is_cacheable_method(request.method()) {
+        if !is_cacheable_method(request.method()) || self.page.keeps_nothing() {
             return Box::pin(self.inner.call(request));
         }
         // Kept for a background refresh, which goes down the whole stack again.
@@ -398,6 +398,9 @@ where
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
+        if self.page.keeps_nothing() {
+            return Box::pin(self.inner.call(request));
+        }
         // The ready service answers this request; the clone waits for the next `poll_ready`.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
@@ -434,6 +437,12 @@ where
 // === impl PageCache ===
 
 impl PageCache {
+    /// Whether the cache keeps nothing (the dummy backend): the page layers then pass requests
+    /// straight through, skipping keys, hashing and flights that could never pay off.
+    pub(crate) fn keeps_nothing(&self) -> bool {
+        self.cache.backend().name() == "dummy"
+    }
+
     pub(crate) fn new(cache: Cache, cache_timeout: u64, page_timeout: Option<u64>) -> Self {
         Self {
             cache,

@@ -16,6 +16,7 @@ pub mod body;
 pub mod error;
 pub mod response;
 pub mod settings;
+pub mod signing;
 
 pub use body::Body;
 pub use error::{BoxError, Error, Result};

@@ -49,6 +49,8 @@ pub struct Settings {
     pub server: ServerSettings,
     /// `HERD_DATABASE__*`: the connection pool.
     pub database: DatabaseSettings,
+    /// `HERD_SECURITY__*`: HTTPS, security headers and CSRF.
+    pub security: SecuritySettings,
 }
 
 /// `HERD_CACHE__*`: the cache framework.
@@ -117,6 +119,33 @@ pub struct DatabaseSettings {
     pub recycle_timeout: f64,
     /// `HERD_DATABASE__STATEMENT_TIMEOUT`: seconds a statement may run. Default `5`.
     pub statement_timeout: f64,
+}
+
+/// `HERD_SECURITY__*`: HTTPS, security headers and CSRF (Django's `SECURE_*` and `CSRF_*`).
+// Each flag is one of Django's independent settings; an enum would not make them clearer.
+#[allow(clippy::struct_excessive_bools)]
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecuritySettings {
+    /// `HERD_SECURITY__HSTS_SECONDS`: `Strict-Transport-Security` max-age on HTTPS responses;
+    /// `0` sends none. Default `0`.
+    pub hsts_seconds: u64,
+    /// `HERD_SECURITY__HSTS_INCLUDE_SUBDOMAINS`: adds `includeSubDomains`. Default `false`.
+    pub hsts_include_subdomains: bool,
+    /// `HERD_SECURITY__HSTS_PRELOAD`: adds `preload`. Default `false`.
+    pub hsts_preload: bool,
+    /// `HERD_SECURITY__SSL_REDIRECT`: redirects plain HTTP to HTTPS (301). Default `false`.
+    pub ssl_redirect: bool,
+    /// `HERD_SECURITY__PROXY_SSL_HEADER`: `Header-Name: value` a trusted proxy sets on HTTPS
+    /// requests, e.g. `X-Forwarded-Proto: https`; empty trusts no header. Default empty.
+    pub proxy_ssl_header: String,
+    /// `HERD_SECURITY__CSRF_TRUSTED_ORIGINS`: comma-separated origins allowed to POST besides
+    /// the site's own (`https://*.example.com` matches subdomains). Default empty.
+    #[serde(deserialize_with = "comma_separated")]
+    pub csrf_trusted_origins: Vec<String>,
+    /// `HERD_SECURITY__SECURE_COOKIES`: sends the CSRF (and session) cookies with `Secure`.
+    /// Default `false`.
+    pub secure_cookies: bool,
 }
 
 /// A secret whose `Debug` output does not show it.
@@ -300,6 +329,15 @@ handler_timeout = 10
 max_in_flight = 256
 drain_delay = 5
 drain_deadline = 15
+
+[security]
+hsts_seconds = 0
+hsts_include_subdomains = false
+hsts_preload = false
+ssl_redirect = false
+proxy_ssl_header = ""
+csrf_trusted_origins = ""
+secure_cookies = false
 
 [database]
 pool_size = 16

@@ -16,6 +16,7 @@ use bytes::Bytes;
 use futures_util::FutureExt;
 use herd_cache::{Cache, Caches, FetchFromCacheLayer, Timeout, UpdateCacheLayer};
 use herd_core::{App, Settings};
+use herd_csrf::{CsrfConfig, CsrfLayer};
 use herd_db::migrations::AppMigrations;
 use herd_db::schema::ModelSchema;
 use herd_db::{Change, Database};
@@ -23,6 +24,7 @@ use herd_http::middleware::{self, Readiness};
 use herd_http::server::Server;
 use herd_http::static_files::StaticFiles;
 use herd_http::urls::{Dispatcher, Resolver, UrlConf, include, path_service};
+use herd_security::{SecurityConfig, SecurityLayer};
 use herd_templates::{FragmentStore, Templates};
 use tokio::net::TcpListener;
 use tokio::sync::Mutex;
@@ -72,6 +74,9 @@ pub enum ProjectError {
     /// The cache settings are unusable.
     #[error("cache: {0}")]
     Cache(#[from] herd_cache::CacheError),
+    /// The security settings are unusable.
+    #[error("{0}")]
+    Security(String),
     /// Migrations could not be applied or written.
     #[error(transparent)]
     Migrations(#[from] herd_db::migrations::Error),
@@ -91,6 +96,8 @@ struct SiteInner {
     static_files: StaticFiles,
     redis: redis::Client,
     caches: Caches,
+    security: SecurityConfig,
+    security_layer: SecurityLayer,
 }
 
 // === impl Site ===
@@ -105,6 +112,9 @@ impl Site {
     /// Redis URLs.
     pub fn new(settings: Settings, apps: &[AppConfig]) -> Result<Self, ProjectError> {
         let caches = Caches::from_settings(&settings)?;
+        let security = security_config(&settings)?;
+        let security_layer = SecurityLayer::new(security.clone())
+            .map_err(|err| ProjectError::Security(err.to_string()))?;
         let static_files = StaticFiles::new(apps.iter().flat_map(|app| {
             app.static_files
                 .iter()
@@ -142,6 +152,8 @@ impl Site {
                 static_files,
                 redis,
                 caches,
+                security,
+                security_layer,
             }),
         })
     }
@@ -188,19 +200,33 @@ impl Site {
             .map_err(herd_core::Error::internal)
     }
 
-    /// The whole site as one service: the URL dispatcher with the site as a request extension,
-    /// behind the per-site cache (`UpdateCache` outermost, `FetchFromCache` innermost, with
-    /// sessions, CSRF and auth to go between them), wrapped in the worker's middleware stack.
+    /// The security settings as the security layer and `check --deploy` take them.
+    pub fn security(&self) -> &SecurityConfig {
+        &self.inner.security
+    }
+
+    /// The whole site as one service, in ARCHITECTURE.md's order inside the worker's stack:
+    /// security headers (on cache hits too) -> `UpdateCache` (per-site) -> CSRF ->
+    /// `FetchFromCache` (per-site) -> URL dispatcher, with the site as a request extension.
+    /// Sessions and auth will sit beside CSRF, between the two cache layers.
     pub fn app(&self, readiness: &Readiness) -> App {
         let settings = &self.inner.settings;
         let cache = self.inner.caches.default().clone();
         let dispatcher = Dispatcher::new(Arc::clone(&self.inner.urls)).debug(settings.debug);
+        let csrf = CsrfConfig {
+            trusted_origins: settings.security.csrf_trusted_origins.clone(),
+            allowed_hosts: settings.allowed_hosts.clone(),
+            cookie_secure: settings.security.secure_cookies,
+            debug: settings.debug,
+        };
         let routed = ServiceBuilder::new()
             .layer(AddExtensionLayer::new(self.clone()))
+            .layer(self.inner.security_layer.clone())
             .layer(
                 UpdateCacheLayer::new(cache.clone())
                     .seconds(Duration::from_secs(settings.cache.middleware_seconds)),
             )
+            .layer(CsrfLayer::new(csrf).max_body_bytes(body_limit(settings)))
             .layer(FetchFromCacheLayer::new(cache))
             .service(dispatcher);
         middleware::stack(
@@ -251,6 +277,41 @@ impl std::fmt::Debug for Site {
             .field("settings", &self.inner.settings)
             .finish_non_exhaustive()
     }
+}
+
+/// Django's `SECURE_*` settings from Herd's.
+///
+/// # Errors
+///
+/// `HERD_SECURITY__PROXY_SSL_HEADER` is not `Header-Name: value`.
+pub fn security_config(settings: &Settings) -> Result<SecurityConfig, ProjectError> {
+    let security = &settings.security;
+    let proxy_ssl_header = match security.proxy_ssl_header.trim() {
+        "" => None,
+        header => {
+            let parsed = header.split_once(':').and_then(|(name, value)| {
+                let name = http::HeaderName::from_bytes(name.trim().as_bytes()).ok()?;
+                Some((name, value.trim().to_owned()))
+            });
+            Some(parsed.ok_or_else(|| {
+                ProjectError::Security(format!(
+                    "HERD_SECURITY__PROXY_SSL_HEADER must look like `X-Forwarded-Proto: https`, not {header:?}"
+                ))
+            })?)
+        }
+    };
+    Ok(SecurityConfig {
+        hsts_seconds: security.hsts_seconds,
+        hsts_include_subdomains: security.hsts_include_subdomains,
+        hsts_preload: security.hsts_preload,
+        ssl_redirect: security.ssl_redirect,
+        secure_proxy_header: proxy_ssl_header,
+        ..SecurityConfig::default()
+    })
+}
+
+fn body_limit(settings: &Settings) -> usize {
+    usize::try_from(settings.server.max_body_bytes).unwrap_or(usize::MAX)
 }
 
 /// Drops what caches hold about a changed row: everything tagged with its model
