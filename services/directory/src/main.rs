@@ -6,11 +6,6 @@ use clap::Parser;
 use herd::core::Settings;
 use herd_directory::cli::Cli;
 
-/// mimalloc: a request allocates many small strings (rows, escaped text); glibc's malloc
-/// spent a fifth of the worker's time on them.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// Threads of the blocking pool (template rendering, password hashing). Rendering is CPU work,
 /// so more threads than a few per core only add context switches, and each thread keeps its
 /// own allocator heap: with tokio's default of 512, a loaded worker grew by a thread per

@@ -3,10 +3,6 @@
 //! Environment: `CEILING_BIND` (default `127.0.0.1:8100`) and `DATABASE_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/herd`). Stops on SIGTERM or Ctrl-C.
 
-/// The same allocator as the `herd` binary, so allocation is not what the comparison measures.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use anyhow::Context as _;
 use herd_baselines::ceiling::{self, Ceiling};
 

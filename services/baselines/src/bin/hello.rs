@@ -4,10 +4,6 @@
 //! bare `Hello, world!`; the benchmark sets the size of a year-archive page). Stops on SIGTERM
 //! or Ctrl-C.
 
-/// The same allocator as the `herd` binary, so allocation is not what the comparison measures.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use anyhow::Context as _;
 use herd_baselines::hello;
 

@@ -6,10 +6,6 @@
 //! before the server listens; otherwise it serves whatever the key holds. Stops on SIGTERM or
 //! Ctrl-C.
 
-/// The same allocator as the `herd` binary, so allocation is not what the comparison measures.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use anyhow::Context as _;
 use herd_baselines::redis_get::{self, RedisGet};
 
