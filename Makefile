@@ -25,7 +25,7 @@ help:
 	@echo "make lint       clippy on every target, warnings are errors"
 	@echo "make fmt-check  rustfmt check"
 	@echo "make doc        rustdoc, warnings are errors"
-	@echo "make bench      Herd against the hand-written ceiling server (wrk; results in $(LOCAL_DIR)/bench/)"
+	@echo "make bench      Herd (uncached, L1, L2) against hand-written baselines with wrk; results in $(LOCAL_DIR)/bench/"
 	@echo "make ci         fmt-check, lint, test (what .ci/run calls)"
 
 ci: fmt-check lint test
