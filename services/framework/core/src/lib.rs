@@ -14,6 +14,7 @@
 
 pub mod body;
 pub mod error;
+pub mod html;
 pub mod response;
 pub mod settings;
 pub mod signing;

@@ -29,6 +29,8 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
+use herd_core::html::escape;
+use herd_core::response::Html;
 use herd_core::{Body, Error, IntoResponse, Request, Response};
 use http::header::{self, HeaderName, HeaderValue};
 use http::uri::Scheme;
@@ -455,28 +457,7 @@ fn reject(reason: &CsrfError, shared: &Shared) -> Response {
         );
     }
     page.push_str("</body></html>\n");
-    let mut response = Response::new(Body::from(page));
-    *response.status_mut() = StatusCode::FORBIDDEN;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    response
-}
-
-fn escape(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => escaped.push_str("&amp;"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            '"' => escaped.push_str("&quot;"),
-            '\'' => escaped.push_str("&#x27;"),
-            _ => escaped.push(c),
-        }
-    }
-    escaped
+    (StatusCode::FORBIDDEN, Html(page)).into_response()
 }
 
 // === impl Shared ===

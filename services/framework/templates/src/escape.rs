@@ -4,7 +4,6 @@
 //! `&#x2f;`, which Django does not, so Herd installs its own formatter and `escape` filters.
 //! XML: `&`, `<`, `>` and `"`; `'` is left as is.
 
-use std::fmt;
 
 use minijinja::value::{Value, ValueKind};
 use minijinja::{AutoEscape, Error, Output, State};
@@ -12,28 +11,7 @@ use minijinja::{AutoEscape, Error, Output, State};
 /// The auto-escape mode name used for `.xml` templates.
 pub(crate) const XML: &str = "xml";
 
-/// Writes `text` to `out` with Django's HTML escaping, piece by piece.
-///
-/// # Errors
-///
-/// Only what `out` returns.
-pub fn write_html_escaped<W: fmt::Write + ?Sized>(out: &mut W, text: &str) -> fmt::Result {
-    let mut last = 0;
-    for (index, byte) in text.bytes().enumerate() {
-        let replacement = match byte {
-            b'&' => "&amp;",
-            b'<' => "&lt;",
-            b'>' => "&gt;",
-            b'"' => "&quot;",
-            b'\'' => "&#x27;",
-            _ => continue,
-        };
-        out.write_str(&text[last..index])?;
-        out.write_str(replacement)?;
-        last = index + 1;
-    }
-    out.write_str(&text[last..])
-}
+pub use herd_core::html::write_escaped as write_html_escaped;
 
 /// Appends `text` to `out` with Django's HTML escaping.
 pub fn escape_html_into(out: &mut String, text: &str) {
@@ -43,9 +21,7 @@ pub fn escape_html_into(out: &mut String, text: &str) {
 
 /// Django's HTML escaping of `text`.
 pub fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + text.len() / 8);
-    escape_html_into(&mut out, text);
-    out
+    herd_core::html::escape(text)
 }
 
 /// XML escaping of `text`: `&`, `<`, `>` and `"`.

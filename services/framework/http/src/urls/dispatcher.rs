@@ -9,6 +9,8 @@ use std::task::{Context, Poll};
 
 use futures_util::future::BoxFuture;
 use herd_core::error::bare_response;
+use herd_core::html::escape;
+use herd_core::response::Html;
 use herd_core::{Body, Error, IntoResponse, Request, Response};
 use http::{HeaderValue, Method, StatusCode, header};
 use percent_encoding::percent_decode_str;
@@ -115,7 +117,7 @@ impl Dispatcher {
              </body></html>",
             escape(path),
         );
-        html(StatusCode::NOT_FOUND, page)
+        (StatusCode::NOT_FOUND, Html(page)).into_response()
     }
 
     /// Django raises in DEBUG rather than redirect a POST, whose body a client would drop.
@@ -132,7 +134,7 @@ impl Dispatcher {
             method = escape(request.method().as_str()),
             path = escape(request.uri().path()),
         );
-        html(StatusCode::INTERNAL_SERVER_ERROR, page)
+        (StatusCode::INTERNAL_SERVER_ERROR, Html(page)).into_response()
     }
 }
 
@@ -183,30 +185,4 @@ fn redirect_with_slash(request: &Request) -> Option<Response> {
     *response.status_mut() = StatusCode::MOVED_PERMANENTLY;
     response.headers_mut().insert(header::LOCATION, location);
     Some(response)
-}
-
-fn html(status: StatusCode, page: String) -> Response {
-    let mut response = Response::new(Body::from(page));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    response
-}
-
-/// Django's `escape`: the five HTML-special characters.
-fn escape(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => escaped.push_str("&amp;"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            '"' => escaped.push_str("&quot;"),
-            '\'' => escaped.push_str("&#x27;"),
-            _ => escaped.push(c),
-        }
-    }
-    escaped
 }
