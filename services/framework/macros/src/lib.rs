@@ -11,6 +11,8 @@ use syn::{
     parse_macro_input,
 };
 
+mod form;
+
 /// Derives `herd_db::Model` for a struct with named fields.
 ///
 /// Struct attributes: `#[model(app = "directory", table = "...", ordering = "name, -id")]`
@@ -28,6 +30,16 @@ use syn::{
 pub fn derive_model(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
     match expand(&input) {
+        Ok(tokens) => tokens.into(),
+        Err(err) => err.to_compile_error().into(),
+    }
+}
+
+/// Derives `herd_forms::Form` for a struct with named fields (see `herd_forms` for the options).
+#[proc_macro_derive(Form, attributes(form))]
+pub fn derive_form(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    match form::expand(&input) {
         Ok(tokens) => tokens.into(),
         Err(err) => err.to_compile_error().into(),
     }

@@ -4,7 +4,6 @@
 //! `&#x2f;`, which Django does not, so Herd installs its own formatter and `escape` filters.
 //! XML: `&`, `<`, `>` and `"`; `'` is left as is.
 
-
 use minijinja::value::{Value, ValueKind};
 use minijinja::{AutoEscape, Error, Output, State};
 
