@@ -240,3 +240,27 @@ async fn trace_is_refused_and_a_forged_post_is_forbidden() {
     assert!(forged.text().contains("403 Forbidden"));
     assert!(forged.header("set-cookie").is_none());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_anonymous_page_sets_no_cookie_and_does_not_vary_on_cookie() {
+    let site = TestSite::new(20).await;
+    for path in ["/", "/employee/", "/employee/2010/", "/employee/id/3/"] {
+        let page = site.client.get(path).await;
+        assert_eq!(page.status, 200, "{path}");
+        assert!(page.header("set-cookie").is_none(), "{path}");
+        assert!(
+            !page
+                .headers
+                .get_all("vary")
+                .iter()
+                .any(|vary| vary.to_str().unwrap().contains("Cookie")),
+            "{path}"
+        );
+    }
+    let tampered = http::Request::builder()
+        .uri("/employee/2010/")
+        .header("cookie", "sessionid=forged:signature; csrftoken=x")
+        .body(herd::core::Body::empty())
+        .unwrap();
+    assert_eq!(site.client.request(tampered).await.status, 200);
+}

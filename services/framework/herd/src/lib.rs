@@ -22,8 +22,10 @@ pub use herd_cache as cache;
 pub use herd_core as core;
 pub use herd_csrf as csrf;
 pub use herd_db as db;
+pub use herd_forms as forms;
 pub use herd_http as http;
 pub use herd_security as security;
+pub use herd_sessions as sessions;
 pub use herd_templates as templates;
 
 /// The names most apps need.

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::FutureExt;
-use herd_cache::{Cache, Caches, FetchFromCacheLayer, Timeout, UpdateCacheLayer};
+use herd_cache::{Cache, Caches, FetchFromCacheLayer, RedisBackend, Timeout, UpdateCacheLayer};
 use herd_core::{App, Settings};
 use herd_csrf::{CsrfConfig, CsrfLayer};
 use herd_db::migrations::AppMigrations;
@@ -25,6 +25,7 @@ use herd_http::server::Server;
 use herd_http::static_files::StaticFiles;
 use herd_http::urls::{Dispatcher, Resolver, UrlConf, include, path_service};
 use herd_security::{SecurityConfig, SecurityLayer};
+use herd_sessions::{SessionConfig, SessionLayer};
 use herd_templates::{FragmentStore, Templates};
 use tokio::net::TcpListener;
 use tokio::sync::Mutex;
@@ -98,6 +99,7 @@ struct SiteInner {
     caches: Caches,
     security: SecurityConfig,
     security_layer: SecurityLayer,
+    sessions: SessionLayer,
 }
 
 // === impl Site ===
@@ -115,6 +117,16 @@ impl Site {
         let security = security_config(&settings)?;
         let security_layer = SecurityLayer::new(security.clone())
             .map_err(|err| ProjectError::Security(err.to_string()))?;
+        let sessions = SessionLayer::new(SessionConfig {
+            cookie_secure: settings.security.secure_cookies,
+            key_prefix: settings.cache.key_prefix.clone(),
+            ..SessionConfig::new(
+                RedisBackend::builder(&settings.redis_url)
+                    .key_prefix(&settings.cache.key_prefix)
+                    .build()?,
+                settings.secret_key(),
+            )
+        });
         let static_files = StaticFiles::new(apps.iter().flat_map(|app| {
             app.static_files
                 .iter()
@@ -154,6 +166,7 @@ impl Site {
                 caches,
                 security,
                 security_layer,
+                sessions,
             }),
         })
     }
@@ -206,9 +219,10 @@ impl Site {
     }
 
     /// The whole site as one service, in ARCHITECTURE.md's order inside the worker's stack:
-    /// security headers (on cache hits too) -> `UpdateCache` (per-site) -> CSRF ->
+    /// security headers (on cache hits too) -> `UpdateCache` (per-site) -> sessions -> CSRF ->
     /// `FetchFromCache` (per-site) -> URL dispatcher, with the site as a request extension.
-    /// Sessions and auth will sit beside CSRF, between the two cache layers.
+    /// Sessions load lazily, so anonymous pages make no Redis call and stay cacheable; a
+    /// response that read the session is never stored by either cache layer.
     pub fn app(&self, readiness: &Readiness) -> App {
         let settings = &self.inner.settings;
         let cache = self.inner.caches.default().clone();
@@ -226,6 +240,7 @@ impl Site {
                 UpdateCacheLayer::new(cache.clone())
                     .seconds(Duration::from_secs(settings.cache.middleware_seconds)),
             )
+            .layer(self.inner.sessions.clone())
             .layer(CsrfLayer::new(csrf).max_body_bytes(body_limit(settings)))
             .layer(FetchFromCacheLayer::new(cache))
             .service(dispatcher);
