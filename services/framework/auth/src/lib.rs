@@ -1,5 +1,7 @@
-//! Herd's authentication building blocks from `django.contrib.auth`: password [`hashers`]
-//! compatible with Django's stored hashes, and Django's password [`validators`].
+//! Herd's `django.contrib.auth`: password [`hashers`] compatible with Django's stored hashes,
+//! Django's password [`validators`], the `auth` app's [`models`] and migrations, permissions
+//! ([`create_permissions`], [`has_perm`]), [`authenticate`], session [`login`] / [`logout`] /
+//! [`get_user`], and [`is_safe_url`] for `next` redirects.
 //!
 //! ```
 //! use herd_auth::hashers::{check_password, make_password};
@@ -11,7 +13,49 @@
 //! ```
 
 pub mod hashers;
+mod login;
+pub mod models;
+mod permissions;
+mod redirect;
 pub mod validators;
+
+pub use login::{
+    BACKEND, BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, authenticate, get_user, login,
+    logout, session_auth_hash,
+};
+pub use models::models;
+pub use permissions::{PERMISSION_ACTIONS, create_permissions, has_perm, permission_target};
+pub use redirect::{MAX_URL_LENGTH, is_safe_url};
+
+/// The app label of Django's auth app.
+pub const APP_LABEL: &str = "auth";
+
+/// The `auth` app's migration files, embedded by `build.rs`.
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
+}
+
+/// The `auth` app's migration files as `(file name, JSON text)`, e.g. `0001_initial.json`.
+pub fn migration_files() -> &'static [(&'static str, &'static str)] {
+    embedded::MIGRATIONS
+}
+
+/// The `auth` app's migrations and current models, for `herd_db::migrations::migrate`.
+pub fn app_migrations() -> herd_db::migrations::AppMigrations {
+    herd_db::migrations::AppMigrations {
+        app: APP_LABEL.to_owned(),
+        migrations: migration_files()
+            .iter()
+            .map(|(name, text)| {
+                (
+                    name.trim_end_matches(".json").to_owned(),
+                    (*text).to_owned(),
+                )
+            })
+            .collect(),
+        models: models(),
+    }
+}
 
 /// Errors from `herd-auth`.
 #[derive(Debug, thiserror::Error)]

@@ -1,5 +1,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
-//! Django 6.1.3's own hashes (tests/fixtures/django-compat.json) against Herd's hashers.
+//! Django 6.1.3's own hashes (tests/fixtures/django-compat.json) against Herd's hashers, and
+//! the `auth` app on a real Postgres and Redis.
+
+#[path = "integration/authentication.rs"]
+mod authentication;
+#[path = "integration/common.rs"]
+mod common;
+#[path = "integration/login.rs"]
+mod login;
+#[path = "integration/permissions.rs"]
+mod permissions;
 
 use std::sync::Arc;
 
