@@ -32,7 +32,7 @@ pub fn app() -> AppConfig {
     }
 }
 
-/// Every app of the site, in template lookup order.
+/// Every app of the site, in template lookup order: the directory, then Herd's auth app.
 pub fn apps() -> Vec<AppConfig> {
-    vec![app()]
+    vec![app(), herd::project::auth_app()]
 }

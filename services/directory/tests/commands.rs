@@ -100,6 +100,14 @@ async fn two_migrates_at_the_same_moment_apply_once_and_both_succeed() {
     assert_eq!(
         texts
             .iter()
+            .filter(|text| text.contains("Applied auth.0001_initial"))
+            .count(),
+        1,
+        "{texts:?}"
+    );
+    assert_eq!(
+        texts
+            .iter()
             .filter(|text| text.contains("No migrations to apply."))
             .count(),
         1,
@@ -107,6 +115,18 @@ async fn two_migrates_at_the_same_moment_apply_once_and_both_succeed() {
     );
     let again = herd(&db, &redis).arg("migrate").output().unwrap();
     assert!(stdout(&again).contains("No migrations to apply."));
+
+    // As Django's migrate, it creates each model's permissions, once.
+    let (client, connection) = tokio_postgres::connect(db.url(), tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let rows = client
+        .query("SELECT name FROM auth_permission WHERE app_label = 'directory' AND codename = 'change_employee'", &[])
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].get::<_, String>(0), "Can change employee");
 }
 
 #[tokio::test(flavor = "multi_thread")]

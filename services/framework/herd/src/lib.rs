@@ -18,6 +18,7 @@
 pub mod pagination;
 pub mod project;
 
+pub use herd_auth as auth;
 pub use herd_cache as cache;
 pub use herd_core as core;
 pub use herd_csrf as csrf;

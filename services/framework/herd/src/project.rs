@@ -423,7 +423,22 @@ impl RedisProbe {
     }
 }
 
-/// Applies every app's pending migrations under the advisory lock.
+/// Herd's auth app (users, groups, permissions): its tables and migrations, no URLs yet.
+pub fn auth_app() -> AppConfig {
+    AppConfig {
+        label: herd_auth::APP_LABEL,
+        urls: |_| UrlConf::new([]).app_name(herd_auth::APP_LABEL),
+        templates: &[],
+        templates_dir: None,
+        static_files: &[],
+        migrations: herd_auth::migration_files(),
+        migrations_dir: None,
+        models: herd_auth::models(),
+    }
+}
+
+/// Applies every app's pending migrations under the advisory lock, then creates the
+/// add/change/delete/view permissions of every model, as Django's `migrate` does.
 ///
 /// # Errors
 ///
@@ -432,8 +447,18 @@ pub async fn migrate(
     settings: &Settings,
     apps: &[AppConfig],
 ) -> Result<herd_db::migrations::MigrateReport, ProjectError> {
-    let apps: Vec<AppMigrations> = apps.iter().map(app_migrations).collect();
-    Ok(herd_db::migrations::migrate(&settings.database_url, &apps).await?)
+    let migrations: Vec<AppMigrations> = apps.iter().map(app_migrations).collect();
+    let report = herd_db::migrations::migrate(&settings.database_url, &migrations).await?;
+    if apps.iter().any(|app| app.label == herd_auth::APP_LABEL) {
+        let db = Database::connect(&settings.database_url, &settings.database)?;
+        let targets: Vec<(&str, &str, &str)> = apps
+            .iter()
+            .flat_map(|app| app.models.iter())
+            .map(|model| (model.app.as_str(), model.name.as_str(), model.name.as_str()))
+            .collect();
+        herd_auth::create_permissions(&db, &targets).await?;
+    }
+    Ok(report)
 }
 
 /// Writes a migration for each app whose models changed; returns the files written.
