@@ -41,6 +41,24 @@ enum Command {
     },
     /// List the URL patterns with their names.
     Routes,
+    /// Create a superuser (staff, every permission).
+    Createsuperuser {
+        /// The login name.
+        #[arg(long)]
+        username: String,
+        /// The e-mail address.
+        #[arg(long, default_value = "")]
+        email: String,
+        /// The password; Herd does not prompt, so that no password is typed in clear.
+        #[arg(
+            long = "password-from-env",
+            env = "HERD_SUPERUSER_PASSWORD",
+            hide_env_values = true
+        )]
+        password: Option<String>,
+    },
+    /// Remove expired sessions (Redis expires them by itself: nothing to do, exits 0).
+    Clearsessions,
     /// Run the system checks.
     Check {
         /// Also run the deployment checklist (secret key, DEBUG, allowed hosts).
@@ -121,8 +139,71 @@ impl Cli {
                 Ok(ExitCode::SUCCESS)
             }
             Command::Check { deploy } => check(settings, &apps, deploy),
+            Command::Createsuperuser {
+                username,
+                email,
+                password,
+            } => {
+                let Some(password) = password else {
+                    anyhow::bail!("set HERD_SUPERUSER_PASSWORD to the new superuser's password");
+                };
+                create_superuser(settings, &apps, username, email, password).await
+            }
+            Command::Clearsessions => {
+                println!("Sessions live in Redis with a TTL; Redis removes expired ones itself.");
+                Ok(ExitCode::SUCCESS)
+            }
         }
     }
+}
+
+/// Django's `createsuperuser`, with the password validated by Django's four validators.
+async fn create_superuser(
+    settings: Settings,
+    apps: &[herd::project::AppConfig],
+    username: String,
+    email: String,
+    password: String,
+) -> anyhow::Result<ExitCode> {
+    use herd::auth::models::User;
+    use herd::auth::validators::{UserAttribute, default_validators, validate_password};
+    use herd::db::Model;
+
+    let attributes = [
+        UserAttribute {
+            name: "username",
+            verbose_name: "username",
+            value: &username,
+        },
+        UserAttribute {
+            name: "email",
+            verbose_name: "email address",
+            value: &email,
+        },
+    ];
+    if let Err(errors) = validate_password(&password, &attributes, &default_validators()) {
+        for error in errors {
+            eprintln!("herd: {error}");
+        }
+        return Ok(ExitCode::FAILURE);
+    }
+    let site = Site::new(settings, apps)?;
+    let existing = User::objects()
+        .filter(User::username().exact(username.clone()))
+        .exists(site.db())
+        .await?;
+    if existing {
+        anyhow::bail!("Error: That username is already taken.");
+    }
+    let encoded =
+        tokio::task::spawn_blocking(move || herd::auth::hashers::make_password(&password)).await?;
+    let mut user = User::new(username, encoded);
+    user.email = email;
+    user.is_staff = true;
+    user.is_superuser = true;
+    let user = User::create(site.db(), user).await?;
+    println!("Superuser {} created successfully.", user.username);
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Django's `check`: builds everything a worker builds and reports problems.

@@ -237,3 +237,73 @@ async fn a_request_in_flight_during_sigterm_completes_and_the_server_exits_0() {
     let status = server.wait().unwrap();
     assert_eq!(status.code(), Some(0));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn createsuperuser_validates_the_password_and_refuses_a_taken_name() {
+    let db = TestDatabase::new().await;
+    let redis = TestRedis::new().await;
+    assert!(
+        herd(&db, &redis)
+            .arg("migrate")
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    let weak = herd(&db, &redis)
+        .args(["createsuperuser", "--username", "ann"])
+        .env("HERD_SUPERUSER_PASSWORD", "12345678")
+        .output()
+        .unwrap();
+    assert!(!weak.status.success());
+    assert!(String::from_utf8_lossy(&weak.stderr).contains("This password is entirely numeric."));
+    let missing = herd(&db, &redis)
+        .args(["createsuperuser", "--username", "ann"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("HERD_SUPERUSER_PASSWORD"));
+
+    let created = herd(&db, &redis)
+        .args([
+            "createsuperuser",
+            "--username",
+            "ann",
+            "--email",
+            "ann@example.com",
+        ])
+        .env("HERD_SUPERUSER_PASSWORD", "correct horse battery staple")
+        .output()
+        .unwrap();
+    assert!(
+        stdout(&created).contains("Superuser ann created successfully."),
+        "{created:?}"
+    );
+    let again = herd(&db, &redis)
+        .args(["createsuperuser", "--username", "ann"])
+        .env("HERD_SUPERUSER_PASSWORD", "correct horse battery staple")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&again.stderr).contains("That username is already taken."));
+
+    let (client, connection) = tokio_postgres::connect(db.url(), tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let row = client
+        .query_one(
+            "SELECT is_superuser, is_staff, password FROM auth_user WHERE username = 'ann'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(row.get::<_, bool>(0) && row.get::<_, bool>(1));
+    assert!(row.get::<_, String>(2).starts_with("argon2$argon2id$"));
+    assert!(
+        herd(&db, &redis)
+            .arg("clearsessions")
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+}
