@@ -1,6 +1,7 @@
 //! Herd's reference site: an employee directory with a year archive, and the `herd` command
 //! that serves it and manages it (Django's `manage.py` and server in one).
 
+pub mod accounts;
 pub mod cli;
 pub mod models;
 pub mod seed;

@@ -4,8 +4,9 @@ use std::time::Duration;
 
 use herd::cache::CachePageLayer;
 use herd::prelude::*;
+use http::Method;
 
-use crate::views;
+use crate::{accounts, views};
 
 /// How long the year archive is cached per view (Django's `cache_page(60 * 5)`).
 const YEAR_ARCHIVE_SECONDS: Duration = Duration::from_mins(5);
@@ -23,6 +24,12 @@ pub fn urls(caches: &Caches) -> UrlConf {
                     .key_prefix("year_archive"),
             ),
         path("employee/id/<int:pk>/", views::employee_detail).name("employee_detail"),
+        path("accounts/login/", accounts::login)
+            .name("login")
+            .methods(&[Method::GET, Method::POST]),
+        path("accounts/logout/", accounts::logout)
+            .name("logout")
+            .methods(&[Method::POST]),
     ])
     .app_name("directory")
 }

@@ -6,6 +6,7 @@
     reason = "test code"
 )]
 
+mod accounts;
 mod caching;
 mod commands;
 mod common;

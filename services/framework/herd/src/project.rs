@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::FutureExt;
+use herd_auth::hashers::{Hashers, HashingPool};
 use herd_cache::{Cache, Caches, FetchFromCacheLayer, RedisBackend, Timeout, UpdateCacheLayer};
 use herd_core::{App, Settings};
 use herd_csrf::{CsrfConfig, CsrfLayer};
@@ -100,6 +101,7 @@ struct SiteInner {
     security: SecurityConfig,
     security_layer: SecurityLayer,
     sessions: SessionLayer,
+    hashing: HashingPool,
 }
 
 // === impl Site ===
@@ -167,6 +169,7 @@ impl Site {
                 security,
                 security_layer,
                 sessions,
+                hashing: HashingPool::new(Hashers::default()),
             }),
         })
     }
@@ -189,6 +192,11 @@ impl Site {
     /// The URL resolver, for `reverse` and `herd routes`.
     pub fn urls(&self) -> &Resolver {
         &self.inner.urls
+    }
+
+    /// Password hashing on the blocking pool, one hash per core at a time.
+    pub fn hashing(&self) -> &HashingPool {
+        &self.inner.hashing
     }
 
     /// The caches; `caches().default()` is Django's `cache`.

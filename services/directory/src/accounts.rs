@@ -1,0 +1,86 @@
+//! `/accounts/login/` and `/accounts/logout/`: Django's `LoginView` and `LogoutView`.
+
+use herd::auth::{authenticate, is_safe_url, login as log_in, logout as log_out};
+use herd::csrf::CsrfToken;
+use herd::prelude::*;
+use herd::security::parse_form;
+use herd::sessions::Session;
+use serde::Serialize;
+
+/// Where a login without a safe `next` goes (Django's `LOGIN_REDIRECT_URL`).
+const LOGIN_REDIRECT_URL: &str = "/";
+
+/// Django's message for a failed login.
+const INVALID_LOGIN: &str =
+    "Please enter a correct username and password. Note that both fields may be case-sensitive.";
+
+#[derive(Serialize)]
+struct LoginContext {
+    username: String,
+    next: String,
+    error: Option<&'static str>,
+    csrf_input: herd::templates::Value,
+}
+
+/// `GET` shows the form; `POST` logs in and redirects to a safe `next`, else `/`.
+pub async fn login(request: Request) -> Result<Response> {
+    let site = request.extension::<Site>()?.clone();
+    let csrf = request.extension::<CsrfToken>()?.clone();
+    let session = Session::from_request(&request)?;
+    let secure = request.uri().scheme_str() == Some("https");
+    let host = request
+        .headers()
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let mut next = request.query_param("next").unwrap_or_default();
+    let mut username = String::new();
+    let mut error = None;
+    if request.method() == http::Method::POST {
+        let body = request.into_body().collect_bytes().await?;
+        let form = parse_form(&body, herd::security::DATA_UPLOAD_MAX_NUMBER_FIELDS)?;
+        let field = |name: &str| {
+            form.iter()
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| value.clone())
+        };
+        username = field("username").unwrap_or_default();
+        let password = field("password").unwrap_or_default();
+        if let Some(posted) = field("next") {
+            next = posted;
+        }
+        match authenticate(site.db(), site.hashing(), &username, &password).await? {
+            Some(mut user) => {
+                log_in(site.db(), &session, &mut user, site.settings().secret_key()).await?;
+                csrf.rotate();
+                let target = if is_safe_url(&next, &host, secure) {
+                    next.trim()
+                } else {
+                    LOGIN_REDIRECT_URL
+                };
+                return Ok(Redirect::to(target)?.into_response());
+            }
+            None => error = Some(INVALID_LOGIN),
+        }
+    }
+    let context = LoginContext {
+        username,
+        next,
+        error,
+        csrf_input: csrf.hidden_input(),
+    };
+    let html = site
+        .templates()
+        .render("registration/login.html", context)?;
+    let mut response = Html(html).into_response();
+    herd::cache::headers::add_never_cache_headers(response.headers_mut());
+    Ok(response)
+}
+
+/// `POST` only (405 otherwise, as Django 5): ends the session, then back to `/`.
+pub async fn logout(request: Request) -> Result<Response> {
+    let session = Session::from_request(&request)?;
+    log_out(&session).await?;
+    Ok(Redirect::to(LOGIN_REDIRECT_URL)?.into_response())
+}

@@ -1,0 +1,152 @@
+//! Logging in and out through the site's forms, with CSRF and sessions.
+
+use herd::auth::hashers::make_password;
+use herd::auth::models::User;
+use herd::core::Body;
+use herd::db::Model;
+use herd_test_support::TestResponse;
+
+use crate::common::TestSite;
+
+async fn user(site: &TestSite, username: &str, password: &str) {
+    let encoded = make_password(password);
+    User::create(site.site.db(), User::new(username, encoded))
+        .await
+        .unwrap();
+}
+
+/// The value of cookie `name` set by `response`, if any.
+fn set_cookie(response: &TestResponse, name: &str) -> Option<String> {
+    response
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .find_map(|value| {
+            let value = value.to_str().ok()?;
+            let pair = value.split(';').next()?;
+            let (key, value) = pair.split_once('=')?;
+            (key == name).then(|| value.to_owned())
+        })
+}
+
+/// The CSRF token rendered in the page's form.
+fn form_token(page: &TestResponse) -> String {
+    let marker = "name=\"csrfmiddlewaretoken\" value=\"";
+    let start = page.text().find(marker).expect("the page has a CSRF field") + marker.len();
+    page.text()[start..start + 64].to_owned()
+}
+
+async fn post(site: &TestSite, path: &str, cookies: &str, form: &str) -> TestResponse {
+    let request = http::Request::builder()
+        .method("POST")
+        .uri(path)
+        .header("cookie", cookies)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from(form.to_owned()))
+        .unwrap();
+    site.client.request(request).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_user_logs_in_with_the_form_and_out_with_a_post() {
+    let site = TestSite::new(0).await;
+    user(&site, "ann", "correct horse battery staple").await;
+
+    let page = site
+        .client
+        .get("/accounts/login/?next=/employee/2010/")
+        .await;
+    assert_eq!(page.status, 200);
+    assert!(page.header("cache-control").unwrap().contains("no-store"));
+    let csrf = set_cookie(&page, "csrftoken").expect("the form sets the CSRF cookie");
+    let token = form_token(&page);
+
+    let wrong = post(
+        &site,
+        "/accounts/login/",
+        &format!("csrftoken={csrf}"),
+        &format!("csrfmiddlewaretoken={token}&username=ann&password=nope&next=/employee/2010/"),
+    )
+    .await;
+    assert_eq!(wrong.status, 200);
+    assert!(
+        wrong
+            .text()
+            .contains("Please enter a correct username and password.")
+    );
+    assert!(set_cookie(&wrong, "sessionid").is_none());
+
+    let forged = post(
+        &site,
+        "/accounts/login/",
+        "",
+        "username=ann&password=correct+horse+battery+staple",
+    )
+    .await;
+    assert_eq!(forged.status, 403);
+
+    let ok = post(&site, "/accounts/login/", &format!("csrftoken={csrf}"), &format!(
+        "csrfmiddlewaretoken={token}&username=ann&password=correct+horse+battery+staple&next=/employee/2010/"
+    ))
+    .await;
+    assert_eq!(ok.status, 302);
+    assert_eq!(ok.header("location"), Some("/employee/2010/"));
+    let session = set_cookie(&ok, "sessionid").expect("login sets the session cookie");
+    let rotated = set_cookie(&ok, "csrftoken").expect("login rotates the CSRF secret");
+    assert_ne!(rotated, csrf);
+
+    let logout_get = site
+        .client
+        .request(
+            http::Request::builder()
+                .uri("/accounts/logout/")
+                .header("cookie", format!("sessionid={session}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(logout_get.status, 405);
+
+    let page = site.client.get("/accounts/login/").await;
+    let token = form_token(&page);
+    let csrf = set_cookie(&page, "csrftoken").unwrap();
+    let out = post(
+        &site,
+        "/accounts/logout/",
+        &format!("sessionid={session}; csrftoken={csrf}"),
+        &format!("csrfmiddlewaretoken={token}"),
+    )
+    .await;
+    assert_eq!(out.status, 302);
+    let deleting = out.headers.get_all("set-cookie").iter().any(|value| {
+        let value = value.to_str().unwrap();
+        value.starts_with("sessionid=\"\"") || value.starts_with("sessionid=;")
+    });
+    assert!(
+        deleting,
+        "logout sends the deleting cookie: {:?}",
+        out.headers
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unsafe_next_falls_back_to_the_home_page() {
+    let site = TestSite::new(0).await;
+    user(&site, "bea", "another horse battery staple").await;
+    for next in [
+        "https://evil.com/",
+        "//evil.com",
+        "/%5Cevil.com",
+        "javascript:alert(1)",
+    ] {
+        let page = site.client.get("/accounts/login/").await;
+        let csrf = set_cookie(&page, "csrftoken").unwrap();
+        let token = form_token(&page);
+        let ok = post(&site, "/accounts/login/", &format!("csrftoken={csrf}"), &format!(
+            "csrfmiddlewaretoken={token}&username=bea&password=another+horse+battery+staple&next={next}"
+        ))
+        .await;
+        assert_eq!(ok.status, 302, "{next}");
+        assert_eq!(ok.header("location"), Some("/"), "{next}");
+    }
+}
