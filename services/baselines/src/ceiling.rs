@@ -198,7 +198,7 @@ pub fn render_year_archive(year: i32, employees: &[Employee]) -> String {
     page.push_str(
         "\">\n</head>\n<body>\n<header class=\"site-header\">\n\
          <a class=\"brand\" href=\"/\">Herd <span>directory</span></a>\n\
-         <nav><a href=\"/employee/\">Employees</a><a href=\"/employee/name/\">Names</a></nav>\n\
+         <nav><a href=\"/employee/\">Employees</a><a href=\"/employee/name/\">Names</a><a href=\"/accounts/login/\">Log in</a></nav>\n\
          </header>\n<main>\n\n<h1>Hired in ",
     );
     page.push_str(&year_text);

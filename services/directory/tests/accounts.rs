@@ -47,6 +47,30 @@ async fn post(site: &TestSite, path: &str, cookies: &str, form: &str) -> TestRes
     site.client.request(request).await
 }
 
+/// Logs `username` in through the form; returns the session cookie's value.
+pub(crate) async fn log_in(
+    client: &herd_test_support::TestClient,
+    username: &str,
+    password: &str,
+) -> String {
+    let page = client.get("/accounts/login/").await;
+    let csrf = set_cookie(&page, "csrftoken").unwrap();
+    let token = form_token(&page);
+    let request = http::Request::builder()
+        .method("POST")
+        .uri("/accounts/login/")
+        .header("cookie", format!("csrftoken={csrf}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from(format!(
+            "csrfmiddlewaretoken={token}&username={username}&password={}",
+            password.replace(' ', "+")
+        )))
+        .unwrap();
+    let response = client.request(request).await;
+    assert_eq!(response.status, 302, "login failed");
+    set_cookie(&response, "sessionid").unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_user_logs_in_with_the_form_and_out_with_a_post() {
     let site = TestSite::new(0).await;

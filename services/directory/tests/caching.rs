@@ -267,3 +267,47 @@ async fn two_hundred_requests_for_a_cold_page_over_two_workers_query_the_databas
     assert!(queries <= 2, "{queries} archive queries for one cold page");
     eprintln!("archive queries for 200 concurrent cold requests over two workers: {queries}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_logged_in_page_is_never_served_to_an_anonymous_visitor() {
+    let db = TestDatabase::new().await;
+    let redis = TestRedis::new().await;
+    migrate_and_seed(db.url(), redis.url(), 100).await;
+    let cache = [
+        ("HERD_CACHE__BACKEND", "two-tier"),
+        ("HERD_CACHE__KEY_PREFIX", redis.prefix()),
+    ];
+    let (site, client) = worker(db.url(), redis.url(), &cache);
+    let encoded = herd::auth::hashers::make_password("correct horse battery staple");
+    herd::auth::models::User::create(site.db(), herd::auth::models::User::new("ann", encoded))
+        .await
+        .unwrap();
+    let session = crate::accounts::log_in(&client, "ann", "correct horse battery staple").await;
+
+    for path in ["/employee/2010/", "/employee/name/", "/employee/id/5/"] {
+        let request = http::Request::builder()
+            .uri(path)
+            .header("cookie", format!("sessionid={session}"))
+            .body(herd::core::Body::empty())
+            .unwrap();
+        let mine = client.request(request).await;
+        assert_eq!(mine.status, 200, "{path}");
+        assert!(
+            mine.text().contains("Signed in as ann"),
+            "{path} shows the user"
+        );
+        assert!(
+            mine.header("cache-control").unwrap().contains("private"),
+            "{path}"
+        );
+        for _ in 0..2 {
+            let anonymous = client.get(path).await;
+            assert_eq!(anonymous.status, 200);
+            assert!(
+                !anonymous.text().contains("ann"),
+                "{path} leaked the logged-in page"
+            );
+            assert!(anonymous.header("set-cookie").is_none(), "{path}");
+        }
+    }
+}

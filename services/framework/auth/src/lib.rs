@@ -14,6 +14,7 @@
 
 pub mod hashers;
 mod login;
+mod middleware;
 pub mod models;
 mod permissions;
 mod redirect;
@@ -23,6 +24,7 @@ pub use login::{
     BACKEND, BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, authenticate, get_user, login,
     logout, session_auth_hash,
 };
+pub use middleware::{AuthenticationLayer, AuthenticationMiddleware, CurrentUser};
 pub use models::models;
 pub use permissions::{PERMISSION_ACTIONS, create_permissions, has_perm, permission_target};
 pub use redirect::{MAX_URL_LENGTH, is_safe_url};

@@ -15,9 +15,10 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::FutureExt;
 use herd_auth::hashers::{Hashers, HashingPool};
+use herd_auth::{AuthenticationLayer, CurrentUser};
 use herd_cache::{Cache, Caches, FetchFromCacheLayer, RedisBackend, Timeout, UpdateCacheLayer};
 use herd_core::{App, Settings};
-use herd_csrf::{CsrfConfig, CsrfLayer};
+use herd_csrf::{CsrfConfig, CsrfLayer, CsrfToken};
 use herd_db::migrations::AppMigrations;
 use herd_db::schema::ModelSchema;
 use herd_db::{Change, Database};
@@ -151,6 +152,7 @@ impl Site {
             .reverse(move |name, args, kwargs| reverse_strings(&reverse_urls, name, args, kwargs))
             .static_url(move |path| static_urls.url(path))
             .fragment_cache(CacheFragments(caches.default().clone()))
+            .context_processor(user_context)
             .build()?;
 
         let db = Database::connect(&settings.database_url, &settings.database)?;
@@ -228,7 +230,8 @@ impl Site {
 
     /// The whole site as one service, in ARCHITECTURE.md's order inside the worker's stack:
     /// security headers (on cache hits too) -> `UpdateCache` (per-site) -> sessions -> CSRF ->
-    /// `FetchFromCache` (per-site) -> URL dispatcher, with the site as a request extension.
+    /// auth -> `FetchFromCache` (per-site) -> URL dispatcher, with the site as a request
+    /// extension.
     /// Sessions load lazily, so anonymous pages make no Redis call and stay cacheable; a
     /// response that read the session is never stored by either cache layer.
     pub fn app(&self, readiness: &Readiness) -> App {
@@ -250,6 +253,10 @@ impl Site {
             )
             .layer(self.inner.sessions.clone())
             .layer(CsrfLayer::new(csrf).max_body_bytes(body_limit(settings)))
+            .layer(AuthenticationLayer::new(
+                self.inner.db.clone(),
+                settings.secret_key(),
+            ))
             .layer(FetchFromCacheLayer::new(cache))
             .service(dispatcher);
         middleware::stack(
@@ -300,6 +307,22 @@ impl std::fmt::Debug for Site {
             .field("settings", &self.inner.settings)
             .finish_non_exhaustive()
     }
+}
+
+/// Django's `auth` context processor: `user` (the username) and, for the logout form,
+/// `csrf_input`, only when someone is logged in, so anonymous pages render no CSRF token.
+fn user_context(request: &herd_core::Request) -> Vec<(String, herd_templates::Value)> {
+    let Some(CurrentUser(Some(user))) = request.extensions().get::<CurrentUser>() else {
+        return Vec::new();
+    };
+    let mut context = vec![(
+        "user".to_owned(),
+        herd_templates::Value::from(user.username.clone()),
+    )];
+    if let Some(token) = request.extensions().get::<CsrfToken>() {
+        context.push(("csrf_input".to_owned(), token.hidden_input()));
+    }
+    context
 }
 
 /// Django's `SECURE_*` settings from Herd's.
