@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod cli;
+pub mod forms;
 pub mod models;
 pub mod seed;
 pub mod urls;

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use herd::auth::PermissionRequiredLayer;
 use herd::cache::CachePageLayer;
 use herd::prelude::*;
 use http::Method;
@@ -24,6 +25,10 @@ pub fn urls(caches: &Caches) -> UrlConf {
                     .key_prefix("year_archive"),
             ),
         path("employee/id/<int:pk>/", views::employee_detail).name("employee_detail"),
+        path("employee/new/", views::employee_new)
+            .name("employee_new")
+            .methods(&[Method::GET, Method::POST])
+            .layer(PermissionRequiredLayer::new("directory.add_employee")),
         path("accounts/login/", accounts::login)
             .name("login")
             .methods(&[Method::GET, Method::POST]),

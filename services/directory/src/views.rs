@@ -5,7 +5,9 @@ use herd::pagination::{Page, paginate};
 use herd::prelude::*;
 use serde::Serialize;
 
+use crate::forms::EmployeeForm;
 use crate::models::Employee;
+use herd::forms::Form;
 
 /// The cache tag of every page that shows employees; saving one purges it (with
 /// `employee:<pk>` for its own page), so edits show at once on every worker.
@@ -38,6 +40,13 @@ struct YearContext {
 struct DetailContext {
     hire_year: i32,
     employee: Employee,
+}
+
+/// The context of the employee form.
+#[derive(Serialize)]
+struct FormContext {
+    form: herd::templates::Value,
+    form_csrf: herd::templates::Value,
 }
 
 /// The context of the paginated lists.
@@ -151,4 +160,40 @@ pub async fn employee_detail(request: Request) -> Result<Response> {
         .render_response(&request, "directory/employee_detail.html", context)
         .await
         .map(|response| tagged(response, tags))
+}
+
+/// `/employee/new/` (login and `directory.add_employee` required): the form; a valid POST
+/// creates the employee and redirects to its page.
+pub async fn employee_new(request: Request) -> Result<Response> {
+    let site = request.extension::<Site>()?.clone();
+    let csrf = request.extension::<herd::csrf::CsrfToken>()?.clone();
+    let (parts, body) = request.into_parts();
+    let form = if parts.method == http::Method::POST {
+        let body = body.collect_bytes().await?;
+        let pairs =
+            herd::security::parse_form(&body, herd::security::DATA_UPLOAD_MAX_NUMBER_FIELDS)?;
+        let bound = EmployeeForm::bind(&pairs);
+        if let Some(data) = bound.cleaned_data() {
+            let employee = Employee {
+                id: 0,
+                name: data.name.clone(),
+                address: data.address.clone(),
+                hire_date: data.hire_date,
+            };
+            let employee = Employee::create(site.db(), employee).await?;
+            let location = site.reverse("directory:employee_detail", &[&employee.id])?;
+            return Ok(Redirect::to(&location)?.into_response());
+        }
+        bound.to_template_value()
+    } else {
+        EmployeeForm::unbound().to_template_value()
+    };
+    let request = Request::from_parts(parts, Body::empty());
+    let context = FormContext {
+        form,
+        form_csrf: csrf.hidden_input(),
+    };
+    site.templates()
+        .render_response(&request, "directory/employee_form.html", context)
+        .await
 }

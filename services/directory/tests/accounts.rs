@@ -174,3 +174,56 @@ async fn an_unsafe_next_falls_back_to_the_home_page() {
         assert_eq!(ok.header("location"), Some("/"), "{next}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn adding_an_employee_needs_a_login_and_the_add_permission() {
+    let site = TestSite::new(0).await;
+    let anonymous = site.client.get("/employee/new/?a=1").await;
+    assert_eq!(anonymous.status, 302);
+    assert_eq!(
+        anonymous.header("location"),
+        Some("/accounts/login/?next=/employee/new/%3Fa%3D1")
+    );
+
+    user(&site, "clerk", "plain clerk password 1").await;
+    let clerk = log_in(&site.client, "clerk", "plain clerk password 1").await;
+    let get = |session: String| {
+        http::Request::builder()
+            .uri("/employee/new/")
+            .header("cookie", format!("sessionid={session}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    assert_eq!(site.client.request(get(clerk)).await.status, 403);
+
+    let encoded = make_password("boss password with rights");
+    let mut boss = User::new("boss", encoded);
+    boss.is_superuser = true;
+    User::create(site.site.db(), boss).await.unwrap();
+    let boss = log_in(&site.client, "boss", "boss password with rights").await;
+    let form = site.client.request(get(boss.clone())).await;
+    assert_eq!(form.status, 200);
+    let csrf = set_cookie(&form, "csrftoken").unwrap();
+    let token = form_token(&form);
+    let cookies = format!("sessionid={boss}; csrftoken={csrf}");
+
+    let empty = post(
+        &site,
+        "/employee/new/",
+        &cookies,
+        &format!("csrfmiddlewaretoken={token}"),
+    )
+    .await;
+    assert_eq!(empty.status, 200);
+    assert_eq!(empty.text().matches("This field is required.").count(), 3);
+
+    let created = post(&site, "/employee/new/", &cookies, &format!(
+        "csrfmiddlewaretoken={token}&name=Zo%C3%AB+%3CNew%3E&address=1+Road&hire_date=2024-02-29"
+    ))
+    .await;
+    assert_eq!(created.status, 302);
+    let location = created.header("location").unwrap().to_owned();
+    assert!(location.starts_with("/employee/id/"), "{location}");
+    let page = site.client.get(&location).await;
+    assert!(page.text().contains("Zoë &lt;New&gt;"));
+}

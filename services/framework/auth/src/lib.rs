@@ -18,6 +18,7 @@ mod middleware;
 pub mod models;
 mod permissions;
 mod redirect;
+mod required;
 pub mod validators;
 
 pub use login::{
@@ -28,6 +29,7 @@ pub use middleware::{AuthenticationLayer, AuthenticationMiddleware, CurrentUser}
 pub use models::models;
 pub use permissions::{PERMISSION_ACTIONS, create_permissions, has_perm, permission_target};
 pub use redirect::{MAX_URL_LENGTH, is_safe_url};
+pub use required::{LOGIN_URL, LoginRequiredLayer, PermissionRequiredLayer, Required};
 
 /// The app label of Django's auth app.
 pub const APP_LABEL: &str = "auth";

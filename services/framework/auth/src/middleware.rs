@@ -21,6 +21,11 @@ use crate::models::User;
 #[derive(Clone, Debug, Default)]
 pub struct CurrentUser(pub Option<User>);
 
+/// The database users and permissions are read from (a request extension, for route layers
+/// such as `permission_required`).
+#[derive(Clone, Debug)]
+pub(crate) struct AuthDatabase(pub(crate) Database);
+
 /// Adds [`CurrentUser`] to every request; see the module docs.
 #[derive(Clone, Debug)]
 pub struct AuthenticationLayer {
@@ -95,6 +100,9 @@ where
     fn call(&mut self, mut request: Request) -> Self::Future {
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
+        request
+            .extensions_mut()
+            .insert(AuthDatabase(self.db.clone()));
         if !has_session_cookie(&request) {
             request.extensions_mut().insert(CurrentUser(None));
             return Box::pin(inner.call(request));
