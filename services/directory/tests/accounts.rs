@@ -227,3 +227,55 @@ async fn adding_an_employee_needs_a_login_and_the_add_permission() {
     let page = site.client.get(&location).await;
     assert!(page.text().contains("Zoë &lt;New&gt;"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_sixth_wrong_password_in_a_row_gets_429_on_any_worker() {
+    let db = herd_test_support::TestDatabase::new().await;
+    let redis = herd_test_support::TestRedis::new().await;
+    crate::common::migrate_and_seed(db.url(), redis.url(), 0).await;
+    let settings = [
+        ("HERD_CACHE__BACKEND", "dummy"),
+        ("HERD_CACHE__KEY_PREFIX", redis.prefix()),
+    ];
+    let (site_a, client_a) = crate::common::worker(db.url(), redis.url(), &settings);
+    let (_site_b, client_b) = crate::common::worker(db.url(), redis.url(), &settings);
+    User::create(
+        site_a.db(),
+        User::new("dan", make_password("the right password 42")),
+    )
+    .await
+    .unwrap();
+
+    let attempt = |client: herd_test_support::TestClient, password: &'static str| async move {
+        let page = client.get("/accounts/login/").await;
+        let csrf = set_cookie(&page, "csrftoken").unwrap();
+        let token = form_token(&page);
+        let request = http::Request::builder()
+            .method("POST")
+            .uri("/accounts/login/")
+            .header("cookie", format!("csrftoken={csrf}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(format!(
+                "csrfmiddlewaretoken={token}&username=dan&password={password}"
+            )))
+            .unwrap();
+        client.request(request).await
+    };
+    for round in 0..5 {
+        let client = if round % 2 == 0 {
+            client_a.clone()
+        } else {
+            client_b.clone()
+        };
+        assert_eq!(
+            attempt(client, "wrong").await.status,
+            200,
+            "failure {round}"
+        );
+    }
+    let sixth = attempt(client_b.clone(), "the+right+password+42").await;
+    assert_eq!(sixth.status, 429, "locked out even with the right password");
+    let retry_after: u64 = sixth.header("retry-after").unwrap().parse().unwrap();
+    assert!(retry_after > 0 && retry_after <= 15 * 60);
+    assert_eq!(attempt(client_a, "the+right+password+42").await.status, 429);
+}

@@ -19,6 +19,7 @@ pub mod models;
 mod permissions;
 mod redirect;
 mod required;
+pub mod throttle;
 pub mod validators;
 
 pub use login::{

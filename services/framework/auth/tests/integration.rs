@@ -10,6 +10,8 @@ mod common;
 mod login;
 #[path = "integration/permissions.rs"]
 mod permissions;
+#[path = "integration/throttle.rs"]
+mod throttle;
 
 use std::sync::Arc;
 

@@ -15,6 +15,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::FutureExt;
 use herd_auth::hashers::{Hashers, HashingPool};
+use herd_auth::throttle::{Limits, LoginThrottle};
 use herd_auth::{AuthenticationLayer, CurrentUser};
 use herd_cache::{Cache, Caches, FetchFromCacheLayer, RedisBackend, Timeout, UpdateCacheLayer};
 use herd_core::{App, Settings};
@@ -103,6 +104,7 @@ struct SiteInner {
     security_layer: SecurityLayer,
     sessions: SessionLayer,
     hashing: HashingPool,
+    login_throttle: LoginThrottle,
 }
 
 // === impl Site ===
@@ -130,6 +132,11 @@ impl Site {
                 settings.secret_key(),
             )
         });
+        let login_throttle = LoginThrottle::new(
+            RedisBackend::builder(&settings.redis_url).build()?,
+            &settings.cache.key_prefix,
+            Limits::default(),
+        );
         let static_files = StaticFiles::new(apps.iter().flat_map(|app| {
             app.static_files
                 .iter()
@@ -172,6 +179,7 @@ impl Site {
                 security_layer,
                 sessions,
                 hashing: HashingPool::new(Hashers::default()),
+                login_throttle,
             }),
         })
     }
@@ -199,6 +207,11 @@ impl Site {
     /// Password hashing on the blocking pool, one hash per core at a time.
     pub fn hashing(&self) -> &HashingPool {
         &self.inner.hashing
+    }
+
+    /// Login failures per account and client IP, shared by every worker through Redis.
+    pub fn login_throttle(&self) -> &LoginThrottle {
+        &self.inner.login_throttle
     }
 
     /// The caches; `caches().default()` is Django's `cache`.

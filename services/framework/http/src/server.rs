@@ -67,6 +67,11 @@ pub struct Server {
     settings: ServerSettings,
 }
 
+/// The address of the TCP peer a request came from (a request extension). Behind a router
+/// this is the router; `X-Forwarded-For` carries the client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientAddr(pub SocketAddr);
+
 /// Turns hyper's requests into the app's, applying the limits that need the raw request.
 #[derive(Clone)]
 struct Handler {
@@ -229,7 +234,10 @@ async fn serve_connection(
         tracing::debug!(%peer, "connection closed before a request started");
         return;
     };
-    let service = hyper::service::service_fn(move |request| handler.clone().handle(request));
+    let service = hyper::service::service_fn(move |mut request: http::Request<Incoming>| {
+        request.extensions_mut().insert(ClientAddr(peer));
+        handler.clone().handle(request)
+    });
     let connection = builder.serve_connection(TokioIo::new(io), service);
     if let Err(err) = watcher.watch(connection).await {
         tracing::debug!(%peer, error = %err, "connection ended with an error");
