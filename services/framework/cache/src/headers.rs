@@ -58,22 +58,9 @@ pub struct CacheControl {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct NeverCacheLayer;
 
-/// The service [`NeverCacheLayer`] builds.
-#[derive(Clone, Debug)]
-pub struct NeverCache<S> {
-    inner: S,
-}
-
 /// Django's `cache_control(**kwargs)` decorator: [`patch_cache_control`] on every response.
 #[derive(Clone, Debug)]
 pub struct CacheControlLayer {
-    directives: CacheControl,
-}
-
-/// The service [`CacheControlLayer`] builds.
-#[derive(Clone, Debug)]
-pub struct CacheControlService<S> {
-    inner: S,
     directives: CacheControl,
 }
 
@@ -83,11 +70,26 @@ pub struct VaryOnHeadersLayer {
     headers: Vec<String>,
 }
 
-/// The service [`VaryOnHeadersLayer`] builds.
+/// The service of the three decorator layers above: it patches each response's headers.
 #[derive(Clone, Debug)]
-pub struct VaryOnHeaders<S> {
+pub struct PatchHeaders<S> {
     inner: S,
-    headers: Vec<String>,
+    patch: HeaderPatch,
+}
+
+/// The service [`NeverCacheLayer`] builds.
+pub type NeverCache<S> = PatchHeaders<S>;
+/// The service [`CacheControlLayer`] builds.
+pub type CacheControlService<S> = PatchHeaders<S>;
+/// The service [`VaryOnHeadersLayer`] builds.
+pub type VaryOnHeaders<S> = PatchHeaders<S>;
+
+/// What [`PatchHeaders`] does to a response.
+#[derive(Clone, Debug)]
+enum HeaderPatch {
+    NeverCache,
+    CacheControl(CacheControl),
+    Vary(Vec<String>),
 }
 
 /// Django's `cache_page(timeout, cache=…, key_prefix=…)`: the whole cache middleware around one
@@ -431,49 +433,10 @@ impl<S> Layer<S> for NeverCacheLayer {
     type Service = NeverCache<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        NeverCache { inner }
-    }
-}
-
-// === impl NeverCache ===
-
-impl<S> NeverCache<S> {
-    /// The wrapped service.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// The wrapped service, mutably.
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// Unwraps the service.
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
-}
-
-impl<S> Service<Request> for NeverCache<S>
-where
-    S: Service<Request, Response = Response, Error = Infallible>,
-    S::Future: Send + 'static,
-{
-    type Response = Response;
-    type Error = Infallible;
-    type Future = BoxFuture<'static, Result<Response, Infallible>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: Request) -> Self::Future {
-        let future = self.inner.call(request);
-        Box::pin(async move {
-            let mut response = future.await?;
-            add_never_cache_headers(response.headers_mut());
-            Ok(response)
-        })
+        PatchHeaders {
+            inner,
+            patch: HeaderPatch::NeverCache,
+        }
     }
 }
 
@@ -490,53 +453,10 @@ impl<S> Layer<S> for CacheControlLayer {
     type Service = CacheControlService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        CacheControlService {
+        PatchHeaders {
             inner,
-            directives: self.directives.clone(),
+            patch: HeaderPatch::CacheControl(self.directives.clone()),
         }
-    }
-}
-
-// === impl CacheControlService ===
-
-impl<S> CacheControlService<S> {
-    /// The wrapped service.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// The wrapped service, mutably.
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// Unwraps the service.
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
-}
-
-impl<S> Service<Request> for CacheControlService<S>
-where
-    S: Service<Request, Response = Response, Error = Infallible>,
-    S::Future: Send + 'static,
-{
-    type Response = Response;
-    type Error = Infallible;
-    type Future = BoxFuture<'static, Result<Response, Infallible>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: Request) -> Self::Future {
-        let future = self.inner.call(request);
-        let directives = self.directives.clone();
-        Box::pin(async move {
-            let mut response = future.await?;
-            patch_cache_control(response.headers_mut(), &directives);
-            Ok(response)
-        })
     }
 }
 
@@ -555,16 +475,16 @@ impl<S> Layer<S> for VaryOnHeadersLayer {
     type Service = VaryOnHeaders<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        VaryOnHeaders {
+        PatchHeaders {
             inner,
-            headers: self.headers.clone(),
+            patch: HeaderPatch::Vary(self.headers.clone()),
         }
     }
 }
 
-// === impl VaryOnHeaders ===
+// === impl PatchHeaders ===
 
-impl<S> VaryOnHeaders<S> {
+impl<S> PatchHeaders<S> {
     /// The wrapped service.
     pub fn get_ref(&self) -> &S {
         &self.inner
@@ -581,7 +501,7 @@ impl<S> VaryOnHeaders<S> {
     }
 }
 
-impl<S> Service<Request> for VaryOnHeaders<S>
+impl<S> Service<Request> for PatchHeaders<S>
 where
     S: Service<Request, Response = Response, Error = Infallible>,
     S::Future: Send + 'static,
@@ -596,11 +516,18 @@ where
 
     fn call(&mut self, request: Request) -> Self::Future {
         let future = self.inner.call(request);
-        let names = self.headers.clone();
+        let patch = self.patch.clone();
         Box::pin(async move {
             let mut response = future.await?;
-            let names: Vec<&str> = names.iter().map(String::as_str).collect();
-            patch_vary_headers(response.headers_mut(), &names);
+            let headers = response.headers_mut();
+            match &patch {
+                HeaderPatch::NeverCache => add_never_cache_headers(headers),
+                HeaderPatch::CacheControl(directives) => patch_cache_control(headers, directives),
+                HeaderPatch::Vary(names) => {
+                    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                    patch_vary_headers(headers, &names);
+                }
+            }
             Ok(response)
         })
     }
