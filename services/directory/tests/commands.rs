@@ -117,10 +117,7 @@ async fn two_migrates_at_the_same_moment_apply_once_and_both_succeed() {
     assert!(stdout(&again).contains("No migrations to apply."));
 
     // As Django's migrate, it creates each model's permissions, once.
-    let (client, connection) = tokio_postgres::connect(db.url(), tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
+    let client = crate::common::sql(db.url()).await;
     let rows = client
         .query("SELECT name FROM auth_permission WHERE app_label = 'directory' AND codename = 'change_employee'", &[])
         .await
@@ -285,10 +282,7 @@ async fn createsuperuser_validates_the_password_and_refuses_a_taken_name() {
         .unwrap();
     assert!(String::from_utf8_lossy(&again.stderr).contains("That username is already taken."));
 
-    let (client, connection) = tokio_postgres::connect(db.url(), tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
+    let client = crate::common::sql(db.url()).await;
     let row = client
         .query_one(
             "SELECT is_superuser, is_staff, password FROM auth_user WHERE username = 'ann'",

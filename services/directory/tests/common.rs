@@ -71,3 +71,12 @@ impl TestSite {
         }
     }
 }
+
+/// A plain connection to the database at `url`, to check what the site wrote.
+pub(crate) async fn sql(url: &str) -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    client
+}

@@ -18,10 +18,7 @@ async fn hire(site: &TestSite, name: &str, address: &str, date: (i32, u32, u32))
 }
 
 async fn count_hired_in(site: &TestSite, year: i32) -> usize {
-    let (client, connection) = tokio_postgres::connect(site.db.url(), tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
+    let client = crate::common::sql(site.db.url()).await;
     let row = client
         .query_one(
             "SELECT COUNT(*) FROM directory_employee WHERE EXTRACT(YEAR FROM hire_date)::int = $1",
