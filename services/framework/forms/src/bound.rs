@@ -234,6 +234,15 @@ impl<F> BoundForm<F> {
         self.cleaned
     }
 
+    /// Django's `add_error`: records an error found outside the form's own cleaning (a wrong
+    /// old password, a failed uniqueness check) on `field`, or form-wide for `None`; the form
+    /// is no longer valid.
+    pub fn add_error(&mut self, field: Option<&str>, message: impl Into<String>) {
+        let key = field.unwrap_or(NON_FIELD_ERRORS).to_owned();
+        self.errors.entry(key).or_default().push(message.into());
+        self.cleaned = None;
+    }
+
     /// The text shown in a field's input: the submitted or initial value.
     pub fn value(&self, field: &str) -> Option<&str> {
         self.values.get(field).map(String::as_str)

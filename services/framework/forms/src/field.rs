@@ -41,6 +41,9 @@ pub enum FieldKind {
     Date,
     /// Trimmed text that must be an email address (`EmailField`), `<input type="email">`.
     Email,
+    /// A password (`CharField(strip=False, widget=PasswordInput)`): kept exactly as typed,
+    /// `<input type="password">` that never shows a value back.
+    Password,
     /// One of `(value, label)` pairs (`ChoiceField`), a `<select>`.
     Choice(&'static [(&'static str, &'static str)]),
     /// A checkbox (`BooleanField`): absent means false.
@@ -119,9 +122,10 @@ impl FieldSpec {
     /// Cleans one submitted value (`None` when the name was absent) as Django's field does.
     pub(crate) fn clean(&self, raw: Option<&str>) -> Result<FieldValue, Vec<String>> {
         match self.kind {
-            FieldKind::Char => self.clean_text(raw),
+            FieldKind::Char => self.clean_text(raw.map(str::trim)),
+            FieldKind::Password => self.clean_text(raw),
             FieldKind::Email => {
-                let value = self.clean_text(raw)?;
+                let value = self.clean_text(raw.map(str::trim))?;
                 match &value {
                     FieldValue::Text(text) if !text.is_empty() && !is_email(text) => {
                         Err(vec!["Enter a valid email address.".to_owned()])
@@ -143,8 +147,9 @@ impl FieldSpec {
         }
     }
 
+    /// Django's `CharField.clean` of text already stripped (or not, for a password).
     fn clean_text(&self, raw: Option<&str>) -> Result<FieldValue, Vec<String>> {
-        let text = raw.unwrap_or("").trim();
+        let text = raw.unwrap_or("");
         if text.is_empty() {
             return self.empty(FieldValue::Text(String::new()));
         }

@@ -4,8 +4,11 @@
 //! Field types pick the field: `String` (text, trimmed), `i64`/`i32` (whole number),
 //! `chrono::NaiveDate` (date), `bool` (checkbox; a required one must be ticked) and `Option<T>`
 //! (not required). Attributes refine them: `#[form(max_length = 100, min_length = 2)]`,
-//! `min_value`/`max_value`, `email`, `choices = "a:Apple,b:Banana"`, `required = false`,
-//! `label = "..."`; on the struct, `#[form(crate = "herd::forms")]` names this crate's path.
+//! `min_value`/`max_value`, `email`, `password` (kept as typed, never rendered back),
+//! `choices = "a:Apple,b:Banana"`, `required = false`, `label = "..."`. On the struct,
+//! `#[form(crate = "herd::forms")]` names this crate's path and `#[form(model = "Employee")]`
+//! makes it Django's `ModelForm` of that model ([`ModelForm`]): its fields edit the model's
+//! fields of the same names, and [`BoundForm::save`] writes them.
 //!
 //! ```
 //! use herd_forms::{Form, FormHooks};
@@ -37,11 +40,13 @@ extern crate self as herd_forms;
 
 mod bound;
 mod field;
+mod model;
 mod render;
 
 pub use bound::{BoundForm, CleanedData, Form, FormHooks, NON_FIELD_ERRORS, ValidationError};
 pub use field::{FieldKind, FieldSpec, FieldValue, FormField};
 pub use herd_macros::Form;
+pub use model::ModelForm;
 pub use render::escape;
 
 #[cfg(test)]

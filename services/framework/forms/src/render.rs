@@ -52,12 +52,14 @@ impl<F: Form> BoundForm<F> {
             FieldKind::Choice(choices) => return select(spec, choices, value, has_errors),
             FieldKind::Char => "text",
             FieldKind::Email => "email",
+            FieldKind::Password => "password",
             FieldKind::Integer { .. } => "number",
             FieldKind::Date => "date",
             FieldKind::Boolean => "checkbox",
         };
         let checked = spec.kind == FieldKind::Boolean && value.is_some_and(is_checked);
-        if spec.kind != FieldKind::Boolean
+        // Django's `PasswordInput(render_value=False)`: a password is never sent back.
+        if !matches!(spec.kind, FieldKind::Boolean | FieldKind::Password)
             && let Some(value) = value.filter(|v| !v.is_empty())
         {
             attr(&mut attrs, "value", value);

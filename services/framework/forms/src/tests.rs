@@ -419,3 +419,35 @@ fn template_value_is_not_escaped_again() {
     assert_eq!(html, form.as_div());
     assert!(html.contains(r#"value="&lt;x&gt;""#));
 }
+
+#[derive(Debug, Form)]
+struct PasswordForm {
+    #[form(password)]
+    password: String,
+}
+
+impl FormHooks for PasswordForm {}
+
+#[test]
+fn a_password_is_kept_as_typed_and_never_rendered_back() {
+    let form = PasswordForm::bind(&[("password", "  s3cret  ")]);
+    assert_eq!(form.cleaned_data().unwrap().password, "  s3cret  ");
+    assert_eq!(
+        form.widget(&PasswordForm::fields()[0]),
+        r#"<input type="password" name="password" required id="id_password">"#
+    );
+    let empty = PasswordForm::bind(&[("password", "")]);
+    assert_eq!(empty.field_errors("password"), ["This field is required."]);
+}
+
+#[test]
+fn an_added_error_makes_a_valid_form_invalid() {
+    let mut form = ShortForm::bind(&[("code", "ab")]);
+    assert!(form.is_valid());
+    form.add_error(Some("code"), "Already taken.");
+    form.add_error(None, "Try again later.");
+    assert!(!form.is_valid());
+    assert!(form.cleaned_data().is_none());
+    assert_eq!(form.field_errors("code"), ["Already taken."]);
+    assert_eq!(form.non_field_errors(), ["Try again later."]);
+}

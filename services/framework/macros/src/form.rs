@@ -19,6 +19,7 @@ struct FieldInfo {
     min_value: Option<i64>,
     max_value: Option<i64>,
     email: bool,
+    password: bool,
     choices: Option<Vec<(String, String)>>,
 }
 
@@ -41,7 +42,7 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
             "Form needs a struct with named fields",
         ));
     };
-    let krate = crate_path(input)?;
+    let StructOptions { krate, model } = struct_options(input)?;
     let fields = fields_named
         .named
         .iter()
@@ -54,7 +55,26 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
     let idents: Vec<_> = fields.iter().map(|f| &f.ident).collect();
     let names: Vec<_> = fields.iter().map(|f| f.ident.to_string()).collect();
     let types: Vec<_> = fields.iter().map(|f| &f.ty).collect();
+    let model_form = model.map(|model| {
+        quote! {
+            impl #krate::ModelForm for #ident {
+                type Model = #model;
+
+                fn from_instance(instance: &#model) -> Self {
+                    Self {
+                        #( #idents: ::core::clone::Clone::clone(&instance.#idents), )*
+                    }
+                }
+
+                fn apply_to(&self, instance: &mut #model) {
+                    #( instance.#idents = ::core::clone::Clone::clone(&self.#idents); )*
+                }
+            }
+        }
+    });
     Ok(quote! {
+        #model_form
+
         #( #checks )*
 
         impl #krate::Form for #ident {
@@ -90,6 +110,8 @@ fn field_spec(krate: &syn::Path, field: &FieldInfo) -> TokenStream2 {
     let label = field.label.clone().unwrap_or_else(|| pretty_name(&name));
     let kind = if field.email {
         quote!(#krate::FieldKind::Email)
+    } else if field.password {
+        quote!(#krate::FieldKind::Password)
     } else if let Some(choices) = &field.choices {
         let pairs = choices.iter().map(|(k, v)| quote!((#k, #v)));
         quote!(#krate::FieldKind::Choice(&[ #( #pairs ),* ]))
@@ -150,19 +172,32 @@ fn pretty_name(name: &str) -> String {
     }
 }
 
-fn crate_path(input: &DeriveInput) -> syn::Result<syn::Path> {
-    let mut krate = syn::parse_quote!(::herd_forms);
+/// The struct's `#[form(...)]` options.
+struct StructOptions {
+    /// The path of `herd_forms` (`crate = "herd::forms"`).
+    krate: syn::Path,
+    /// The model of a model form (`model = "Employee"`).
+    model: Option<syn::Path>,
+}
+
+fn struct_options(input: &DeriveInput) -> syn::Result<StructOptions> {
+    let mut options = StructOptions {
+        krate: syn::parse_quote!(::herd_forms),
+        model: None,
+    };
     for attr in input.attrs.iter().filter(|a| a.path().is_ident("form")) {
         attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("crate") {
-                krate = meta.value()?.parse::<LitStr>()?.parse()?;
-                Ok(())
+                options.krate = meta.value()?.parse::<LitStr>()?.parse()?;
+            } else if meta.path.is_ident("model") {
+                options.model = Some(meta.value()?.parse::<LitStr>()?.parse()?);
             } else {
-                Err(meta.error("unknown form option; expected crate"))
+                return Err(meta.error("unknown form option; expected crate or model"));
             }
+            Ok(())
         })?;
     }
-    Ok(krate)
+    Ok(options)
 }
 
 fn field_info(field: &syn::Field) -> syn::Result<FieldInfo> {
@@ -179,12 +214,15 @@ fn field_info(field: &syn::Field) -> syn::Result<FieldInfo> {
         min_value: None,
         max_value: None,
         email: false,
+        password: false,
         choices: None,
     };
     for attr in field.attrs.iter().filter(|a| a.path().is_ident("form")) {
         attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("email") {
                 info.email = true;
+            } else if meta.path.is_ident("password") {
+                info.password = true;
             } else if meta.path.is_ident("required") {
                 info.required = Some(meta.value()?.parse::<LitBool>()?.value);
             } else if meta.path.is_ident("label") {
@@ -203,16 +241,21 @@ fn field_info(field: &syn::Field) -> syn::Result<FieldInfo> {
             } else {
                 return Err(meta.error(
                     "unknown field option; expected required, label, max_length, min_length, \
-                     min_value, max_value, email or choices",
+                     min_value, max_value, email, password or choices",
                 ));
             }
             Ok(())
         })?;
     }
-    if info.email && info.choices.is_some() {
+    if [info.email, info.password, info.choices.is_some()]
+        .iter()
+        .filter(|&&set| set)
+        .count()
+        > 1
+    {
         return Err(syn::Error::new_spanned(
             &info.ident,
-            "a field is either `email` or `choices`, not both",
+            "a field is at most one of `email`, `password` and `choices`",
         ));
     }
     Ok(info)
