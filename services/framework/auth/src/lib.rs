@@ -24,7 +24,7 @@ pub mod validators;
 
 pub use login::{
     BACKEND, BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, authenticate, get_user, login,
-    logout, session_auth_hash,
+    logout, session_auth_hash, set_password, update_session_auth_hash,
 };
 pub use middleware::{AuthenticationLayer, AuthenticationMiddleware, CurrentUser};
 pub use models::models;

@@ -124,6 +124,48 @@ pub async fn login<E: Executor>(
     Ok(())
 }
 
+/// Django's `set_password` followed by `save()`: hashes `raw_password` with the preferred
+/// hasher and stores it. Every session of the user that holds the old hash is dead from now
+/// on ([`get_user`] compares it); keep the current one alive with
+/// [`update_session_auth_hash`].
+///
+/// # Errors
+///
+/// Unavailable (503) when the hashing pool stays busy or the database is unreachable.
+pub async fn set_password<E: Executor>(
+    exec: &E,
+    pool: &HashingPool,
+    user: &mut User,
+    raw_password: &str,
+) -> herd_core::Result<()> {
+    user.password = pool.make_password(raw_password.to_owned()).await?;
+    User::objects()
+        .filter(User::id().exact(user.id))
+        .update(exec, &[User::password().set(user.password.clone())])
+        .await?;
+    Ok(())
+}
+
+/// Django's `update_session_auth_hash`: after `user` changed their own password, keeps this
+/// session logged in (under a new key) while every other session of theirs stays revoked.
+///
+/// # Errors
+///
+/// Unavailable (503) when Redis is unreachable.
+pub async fn update_session_auth_hash(
+    session: &Session,
+    user: &User,
+    secret_key: &str,
+) -> herd_core::Result<()> {
+    session.cycle_key().await?;
+    if text(session, SESSION_KEY).await?.as_deref() == Some(user.id.to_string().as_str()) {
+        session
+            .insert(HASH_SESSION_KEY, session_auth_hash(user, secret_key))
+            .await?;
+    }
+    Ok(())
+}
+
 /// Django's `logout`: flushes the session (its record is deleted at once).
 ///
 /// # Errors

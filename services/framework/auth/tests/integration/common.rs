@@ -54,7 +54,8 @@ pub(crate) async fn user(db: &Database, username: &str, encoded: &str) -> User {
 
 /// The app: `/login/<username>/<password>` (`ok` or `denied`), `/me` (the username or
 /// `anonymous`), `/session` (the three auth keys, one a line), `/visit` (stores `cart=1`),
-/// `/cart` and `/logout`.
+/// `/cart`, `/logout` and `/password/<new>` (the logged-in user changes their password and
+/// stays logged in: `changed`, or `anonymous`).
 pub(crate) async fn client(redis: &TestRedis, db: Database, pool: HashingPool) -> TestClient {
     let backend = herd_cache::RedisBackend::connect(redis.url(), redis.prefix())
         .await
@@ -103,6 +104,17 @@ async fn view(db: &Database, pool: &HashingPool, request: Request) -> Result<Res
         "/logout" => {
             herd_auth::logout(&session).await?;
             "bye".to_owned()
+        }
+        _ if path.starts_with("/password/") => {
+            let new_password = &path["/password/".len()..];
+            match herd_auth::get_user(db, &session, SECRET).await? {
+                Some(mut user) => {
+                    herd_auth::set_password(db, pool, &mut user, new_password).await?;
+                    herd_auth::update_session_auth_hash(&session, &user, SECRET).await?;
+                    "changed".to_owned()
+                }
+                None => "anonymous".to_owned(),
+            }
         }
         _ => {
             let rest = path.strip_prefix("/login/").ok_or_else(Error::not_found)?;

@@ -141,6 +141,41 @@ async fn a_password_change_ends_the_old_sessions() {
 }
 
 #[tokio::test]
+async fn changing_ones_own_password_keeps_this_session_under_a_new_key_and_ends_the_others() {
+    let fx = setup().await;
+    let redis = TestRedis::new().await;
+    let pool = cheap_pool();
+    let encoded = pool.make_password("s3cret".into()).await.unwrap();
+    user(&fx.db, "ann", &encoded).await;
+    let client = client(&redis, fx.db.clone(), pool.clone()).await;
+
+    let here = cookie(&get(&client, "/login/ann/s3cret", None).await).unwrap();
+    let elsewhere = cookie(&get(&client, "/login/ann/s3cret", None).await).unwrap();
+    let changed = get(&client, "/password/n3w", Some(&here)).await;
+    assert_eq!(changed.text(), "changed");
+    let renewed = cookie(&changed).expect("the key is cycled");
+    assert_ne!(key_of(&renewed), key_of(&here));
+
+    assert_eq!(get(&client, "/me", Some(&renewed)).await.text(), "ann");
+    assert_eq!(get(&client, "/me", Some(&here)).await.text(), "anonymous");
+    assert_eq!(
+        get(&client, "/me", Some(&elsewhere)).await.text(),
+        "anonymous"
+    );
+    let stored = User::objects()
+        .filter(User::username().exact("ann"))
+        .first(&fx.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        pool.check_password("n3w".into(), stored.password)
+            .await
+            .unwrap()
+    );
+}
+
+#[tokio::test]
 async fn logout_and_deactivation_make_the_session_anonymous() {
     let fx = setup().await;
     let redis = TestRedis::new().await;
