@@ -1,11 +1,19 @@
-//! `/accounts/login/` and `/accounts/logout/`: Django's `LoginView` and `LogoutView`.
+//! `/accounts/login/`, `/accounts/logout/` and `/accounts/password_change/`: Django's
+//! `LoginView`, `LogoutView` and `PasswordChangeView`.
 
-use herd::auth::{authenticate, is_safe_url, login as log_in, logout as log_out};
+use herd::auth::validators::{default_validators, user_attributes, validate_password};
+use herd::auth::{
+    CurrentUser, authenticate, is_safe_url, login as log_in, logout as log_out, set_password,
+    update_session_auth_hash,
+};
 use herd::csrf::CsrfToken;
+use herd::forms::Form;
 use herd::prelude::*;
 use herd::security::parse_form;
 use herd::sessions::Session;
 use serde::Serialize;
+
+use crate::forms::PasswordChangeForm;
 
 /// Where a login without a safe `next` goes (Django's `LOGIN_REDIRECT_URL`).
 const LOGIN_REDIRECT_URL: &str = "/";
@@ -91,6 +99,80 @@ fn render_login(
     let mut response = Html(html).into_response();
     herd::cache::headers::add_never_cache_headers(response.headers_mut());
     Ok(response)
+}
+
+/// Django's message for a wrong old password.
+const OLD_PASSWORD_INCORRECT: &str =
+    "Your old password was entered incorrectly. Please enter it again.";
+
+#[derive(Serialize)]
+struct PasswordChangeContext {
+    form: herd::templates::Value,
+    form_csrf: herd::templates::Value,
+}
+
+/// `/accounts/password_change/` (login required): the form; a valid POST with the right old
+/// password stores the new one, keeps this session (under a new key), ends every other session
+/// of the user and redirects to `/accounts/password_change/done/`.
+pub async fn password_change(request: Request) -> Result<Response> {
+    let site = request.extension::<Site>()?.clone();
+    let csrf = request.extension::<CsrfToken>()?.clone();
+    let session = Session::from_request(&request)?;
+    let Some(mut user) = request.extension::<CurrentUser>()?.0.clone() else {
+        // The route's login_required layer lets no anonymous request through.
+        return Err(Error::permission_denied());
+    };
+    let (parts, body) = request.into_parts();
+    let mut form = PasswordChangeForm::unbound();
+    if parts.method == http::Method::POST {
+        let body = body.collect_bytes().await?;
+        let pairs = parse_form(&body, herd::security::DATA_UPLOAD_MAX_NUMBER_FIELDS)?;
+        form = PasswordChangeForm::bind(&pairs);
+        if let Some(cleaned) = form.cleaned_data().cloned() {
+            let old_is_right = site
+                .hashing()
+                .check_password(cleaned.old_password, user.password.clone())
+                .await?;
+            if !old_is_right {
+                form.add_error(Some("old_password"), OLD_PASSWORD_INCORRECT);
+            }
+            let attributes = user_attributes(&user.username, &user.email);
+            let verdict =
+                validate_password(&cleaned.new_password2, &attributes, &default_validators());
+            for error in verdict.err().into_iter().flatten() {
+                form.add_error(Some("new_password2"), error.message());
+            }
+        }
+        if form.is_valid()
+            && let Some(cleaned) = form.cleaned_data()
+        {
+            set_password(site.db(), site.hashing(), &mut user, &cleaned.new_password1).await?;
+            let secret_key = site.settings().secret_key();
+            update_session_auth_hash(&session, &user, secret_key).await?;
+            let done = site.reverse("directory:password_change_done", &[])?;
+            return Ok(Redirect::to(&done)?.into_response());
+        }
+    }
+    let request = Request::from_parts(parts, Body::empty());
+    let context = PasswordChangeContext {
+        form: form.to_template_value(),
+        form_csrf: csrf.hidden_input(),
+    };
+    site.templates()
+        .render_response(&request, "registration/password_change_form.html", context)
+        .await
+}
+
+/// `/accounts/password_change/done/` (login required): Django's `PasswordChangeDoneView`.
+pub async fn password_change_done(request: Request) -> Result<Response> {
+    let site = request.extension::<Site>()?;
+    site.templates()
+        .render_response(
+            &request,
+            "registration/password_change_done.html",
+            herd::templates::context! {},
+        )
+        .await
 }
 
 /// `POST` only (405 otherwise, as Django 5): ends the session, then back to `/`.

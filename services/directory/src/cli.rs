@@ -166,21 +166,10 @@ async fn create_superuser(
     password: String,
 ) -> anyhow::Result<ExitCode> {
     use herd::auth::models::User;
-    use herd::auth::validators::{UserAttribute, default_validators, validate_password};
+    use herd::auth::validators::{default_validators, user_attributes, validate_password};
     use herd::db::Model;
 
-    let attributes = [
-        UserAttribute {
-            name: "username",
-            verbose_name: "username",
-            value: &username,
-        },
-        UserAttribute {
-            name: "email",
-            verbose_name: "email address",
-            value: &email,
-        },
-    ];
+    let attributes = user_attributes(&username, &email);
     if let Err(errors) = validate_password(&password, &attributes, &default_validators()) {
         for error in errors {
             eprintln!("herd: {error}");

@@ -5,7 +5,7 @@ use herd::db::Model;
 use serde::Serialize;
 
 /// A person on the payroll.
-#[derive(Model, Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Model, Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[model(crate = "herd::db", app = "directory", ordering = "name, id")]
 pub struct Employee {
     /// The primary key.

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use herd::auth::PermissionRequiredLayer;
+use herd::auth::{LoginRequiredLayer, PermissionRequiredLayer};
 use herd::cache::CachePageLayer;
 use herd::prelude::*;
 use http::Method;
@@ -29,12 +29,26 @@ pub fn urls(caches: &Caches) -> UrlConf {
             .name("employee_new")
             .methods(&[Method::GET, Method::POST])
             .layer(PermissionRequiredLayer::new("directory.add_employee")),
+        path("employee/id/<int:pk>/edit/", views::employee_edit)
+            .name("employee_edit")
+            .methods(&[Method::GET, Method::POST])
+            .layer(PermissionRequiredLayer::new("directory.change_employee")),
         path("accounts/login/", accounts::login)
             .name("login")
             .methods(&[Method::GET, Method::POST]),
         path("accounts/logout/", accounts::logout)
             .name("logout")
             .methods(&[Method::POST]),
+        path("accounts/password_change/", accounts::password_change)
+            .name("password_change")
+            .methods(&[Method::GET, Method::POST])
+            .layer(LoginRequiredLayer::new()),
+        path(
+            "accounts/password_change/done/",
+            accounts::password_change_done,
+        )
+        .name("password_change_done")
+        .layer(LoginRequiredLayer::new()),
     ])
     .app_name("directory")
 }

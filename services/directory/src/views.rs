@@ -1,13 +1,14 @@
 //! The directory's views.
 
-use herd::db::{Executor, Statement};
+use herd::db::{Executor, Model, Statement};
 use herd::pagination::{Page, paginate};
 use herd::prelude::*;
 use serde::Serialize;
 
+use herd::forms::{Form, ModelForm};
+
 use crate::forms::EmployeeForm;
 use crate::models::Employee;
-use herd::forms::Form;
 
 /// The cache tag of every page that shows employees; saving one purges it (with
 /// `employee:<pk>` for its own page), so edits show at once on every worker.
@@ -45,6 +46,8 @@ struct DetailContext {
 /// The context of the employee form.
 #[derive(Serialize)]
 struct FormContext {
+    heading: String,
+    action: String,
     form: herd::templates::Value,
     form_csrf: herd::templates::Value,
 }
@@ -162,10 +165,48 @@ pub async fn employee_detail(request: Request) -> Result<Response> {
         .map(|response| tagged(response, tags))
 }
 
-/// `/employee/new/` (login and `directory.add_employee` required): the form; a valid POST
-/// creates the employee and redirects to its page.
+/// `/employee/new/` (login and `directory.add_employee` required), Django's `CreateView`: the
+/// form; a valid POST creates the employee and redirects to its page.
 pub async fn employee_new(request: Request) -> Result<Response> {
     let site = request.extension::<Site>()?.clone();
+    let page = FormPage {
+        heading: "New employee".to_owned(),
+        action: site.reverse("directory:employee_new", &[])?,
+    };
+    employee_form(request, site, Employee::default(), page).await
+}
+
+/// `/employee/id/<int:pk>/edit/` (login and `directory.change_employee` required), Django's
+/// `UpdateView`: the form with the employee's values; a valid POST saves them (which purges
+/// the employee's cached pages on every worker) and redirects to the employee's page. 404 for
+/// a missing id.
+pub async fn employee_edit(request: Request) -> Result<Response> {
+    let site = request.extension::<Site>()?.clone();
+    let pk: i64 = request.path_param("pk")?;
+    let employee = Employee::objects()
+        .get(site.db(), Employee::id().exact(pk))
+        .await?;
+    let page = FormPage {
+        heading: format!("Edit {}", employee.name),
+        action: site.reverse("directory:employee_edit", &[&pk])?,
+    };
+    employee_form(request, site, employee, page).await
+}
+
+/// What tells the create and edit pages apart.
+struct FormPage {
+    heading: String,
+    action: String,
+}
+
+/// The model form of `instance`: GET shows it, a valid POST saves it and redirects to the
+/// employee's page, an invalid one shows the form again with its errors.
+async fn employee_form(
+    request: Request,
+    site: Site,
+    instance: Employee,
+    page: FormPage,
+) -> Result<Response> {
     let csrf = request.extension::<herd::csrf::CsrfToken>()?.clone();
     let (parts, body) = request.into_parts();
     let form = if parts.method == http::Method::POST {
@@ -173,24 +214,22 @@ pub async fn employee_new(request: Request) -> Result<Response> {
         let pairs =
             herd::security::parse_form(&body, herd::security::DATA_UPLOAD_MAX_NUMBER_FIELDS)?;
         let bound = EmployeeForm::bind(&pairs);
-        if let Some(data) = bound.cleaned_data() {
-            let employee = Employee {
-                id: 0,
-                name: data.name.clone(),
-                address: data.address.clone(),
-                hire_date: data.hire_date,
-            };
-            let employee = Employee::create(site.db(), employee).await?;
-            let location = site.reverse("directory:employee_detail", &[&employee.id])?;
+        if let Some(cleaned) = bound.cleaned_data() {
+            let saved = cleaned.save(site.db(), instance).await?;
+            let location = site.reverse("directory:employee_detail", &[&saved.id])?;
             return Ok(Redirect::to(&location)?.into_response());
         }
-        bound.to_template_value()
+        bound
+    } else if instance.pk_is_set() {
+        EmployeeForm::for_instance(&instance)
     } else {
-        EmployeeForm::unbound().to_template_value()
+        EmployeeForm::unbound()
     };
     let request = Request::from_parts(parts, Body::empty());
     let context = FormContext {
-        form,
+        heading: page.heading,
+        action: page.action,
+        form: form.to_template_value(),
         form_csrf: csrf.hidden_input(),
     };
     site.templates()

@@ -279,3 +279,210 @@ async fn the_sixth_wrong_password_in_a_row_gets_429_on_any_worker() {
     assert!(retry_after > 0 && retry_after <= 15 * 60);
     assert_eq!(attempt(client_a, "the+right+password+42").await.status, 429);
 }
+
+/// Grants `codename` of the directory app to `username` directly.
+async fn grant(site: &TestSite, username: &str, codename: &str) {
+    use herd::auth::models::{Permission, UserPermission};
+    use herd::db::ForeignKey;
+    let db = site.site.db();
+    let user = User::objects()
+        .get(db, User::username().exact(username))
+        .await
+        .unwrap();
+    let permission = Permission::objects()
+        .get(db, Permission::codename().exact(codename))
+        .await
+        .unwrap();
+    UserPermission::create(
+        db,
+        UserPermission {
+            id: 0,
+            user: ForeignKey::from(&user),
+            permission: ForeignKey::from(&permission),
+        },
+    )
+    .await
+    .unwrap();
+}
+
+/// GETs `path` with the session cookie.
+async fn get_as(site: &TestSite, session: &str, path: &str) -> TestResponse {
+    let request = http::Request::builder()
+        .uri(path)
+        .header("cookie", format!("sessionid={session}"))
+        .body(Body::empty())
+        .unwrap();
+    site.client.request(request).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn editing_an_employee_needs_the_change_permission_and_saves_through_the_model_form() {
+    use herd_directory::models::Employee;
+    let site = TestSite::new(0).await;
+    let ann = Employee::create(
+        site.site.db(),
+        Employee {
+            id: 0,
+            name: "Ann".to_owned(),
+            address: "1 Road".to_owned(),
+            hire_date: chrono::NaiveDate::from_ymd_opt(2010, 3, 4).unwrap(),
+        },
+    )
+    .await
+    .unwrap();
+    let edit_path = format!("/employee/id/{}/edit/", ann.id);
+
+    let anonymous = site.client.get(&edit_path).await;
+    assert_eq!(anonymous.status, 302);
+    user(&site, "clerk", "plain clerk password 1").await;
+    grant(&site, "clerk", "add_employee").await;
+    let clerk = log_in(&site.client, "clerk", "plain clerk password 1").await;
+    assert_eq!(get_as(&site, &clerk, &edit_path).await.status, 403);
+
+    grant(&site, "clerk", "change_employee").await;
+    let form = get_as(&site, &clerk, &edit_path).await;
+    assert_eq!(form.status, 200);
+    assert!(form.text().contains("<h1>Edit Ann</h1>"));
+    assert!(form.text().contains(r#"value="1 Road""#));
+    assert!(form.text().contains(r#"value="2010-03-04""#));
+    assert!(form.text().contains(&format!(r#"action="{edit_path}""#)));
+    assert_eq!(
+        get_as(&site, &clerk, "/employee/id/999999/edit/")
+            .await
+            .status,
+        404
+    );
+
+    let csrf = set_cookie(&form, "csrftoken").unwrap();
+    let token = form_token(&form);
+    let cookies = format!("sessionid={clerk}; csrftoken={csrf}");
+    let invalid = post(
+        &site,
+        &edit_path,
+        &cookies,
+        &format!("csrfmiddlewaretoken={token}&name=&address=2+Lane&hire_date=2011-02-30"),
+    )
+    .await;
+    assert_eq!(invalid.status, 200);
+    assert!(invalid.text().contains("This field is required."));
+    assert!(invalid.text().contains("Enter a valid date."));
+    assert!(
+        invalid.text().contains(r#"value="2 Lane""#),
+        "the input is kept"
+    );
+
+    let saved = post(
+        &site,
+        &edit_path,
+        &cookies,
+        &format!(
+            "csrfmiddlewaretoken={token}&name=Ann+%3CB%3E&address=2+Lane&hire_date=2011-02-28"
+        ),
+    )
+    .await;
+    assert_eq!(saved.status, 302);
+    assert_eq!(
+        saved.header("location"),
+        Some(format!("/employee/id/{}/", ann.id).as_str())
+    );
+    let stored = Employee::objects()
+        .get(site.site.db(), Employee::id().exact(ann.id))
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            stored.name.as_str(),
+            stored.address.as_str(),
+            stored.hire_date.to_string()
+        ),
+        ("Ann <B>", "2 Lane", "2011-02-28".to_owned())
+    );
+    assert_eq!(Employee::objects().count(site.site.db()).await.unwrap(), 1);
+    let page = site.client.get(&format!("/employee/id/{}/", ann.id)).await;
+    assert!(page.text().contains("Ann &lt;B&gt;"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn changing_the_password_keeps_this_session_and_ends_the_others() {
+    let site = TestSite::new(0).await;
+    let old = "correct horse battery staple";
+    let new = "a new horse battery staple";
+    user(&site, "ann", old).await;
+    let anonymous = site.client.get("/accounts/password_change/").await;
+    assert_eq!(anonymous.status, 302);
+    assert_eq!(
+        anonymous.header("location"),
+        Some("/accounts/login/?next=/accounts/password_change/")
+    );
+
+    let here = log_in(&site.client, "ann", old).await;
+    let elsewhere = log_in(&site.client, "ann", old).await;
+    let form = get_as(&site, &here, "/accounts/password_change/").await;
+    assert_eq!(form.status, 200);
+    assert!(
+        form.text()
+            .contains(r#"type="password" name="old_password""#)
+    );
+    let csrf = set_cookie(&form, "csrftoken").unwrap();
+    let token = form_token(&form);
+    let cookies = format!("sessionid={here}; csrftoken={csrf}");
+    let change = |old: &str, new1: &str, new2: &str| {
+        let body = format!(
+            "csrfmiddlewaretoken={token}&old_password={}&new_password1={}&new_password2={}",
+            old.replace(' ', "+"),
+            new1.replace(' ', "+"),
+            new2.replace(' ', "+")
+        );
+        let cookies = cookies.clone();
+        let site = &site;
+        async move { post(site, "/accounts/password_change/", &cookies, &body).await }
+    };
+
+    let wrong_old = change("not it", new, new).await;
+    assert_eq!(wrong_old.status, 200);
+    assert!(
+        wrong_old
+            .text()
+            .contains("Your old password was entered incorrectly.")
+    );
+    assert!(
+        !wrong_old.text().contains("not it"),
+        "passwords are never shown back"
+    );
+    let mismatch = change(old, new, "something else entirely").await;
+    assert!(
+        mismatch
+            .text()
+            .contains("The two password fields didn’t match.")
+    );
+    let weak = change(old, "12345", "12345").await;
+    assert!(weak.text().contains("This password is too short."));
+    assert!(weak.text().contains("This password is entirely numeric."));
+
+    let done = change(old, new, new).await;
+    assert_eq!(done.status, 302);
+    assert_eq!(
+        done.header("location"),
+        Some("/accounts/password_change/done/")
+    );
+    let renewed = set_cookie(&done, "sessionid").expect("the session key is cycled");
+    assert_ne!(renewed, here);
+    let page = get_as(&site, &renewed, "/accounts/password_change/done/").await;
+    assert_eq!(page.status, 200);
+    assert!(page.text().contains("Signed in as ann"));
+    assert_eq!(
+        get_as(&site, &elsewhere, "/accounts/password_change/done/")
+            .await
+            .status,
+        302,
+        "the other session is over"
+    );
+    assert_eq!(
+        get_as(&site, &here, "/accounts/password_change/done/")
+            .await
+            .status,
+        302,
+        "the old key of this session is dead"
+    );
+    log_in(&site.client, "ann", new).await;
+}

@@ -269,6 +269,15 @@ pub fn default_validators() -> Vec<Box<dyn PasswordValidator>> {
     ]
 }
 
+/// The attributes of Herd's user that [`UserAttributeSimilarityValidator`] compares a password
+/// with: its username and email, with Django's verbose names.
+pub fn user_attributes<'a>(username: &'a str, email: &'a str) -> [UserAttribute<'a>; 2] {
+    [
+        UserAttribute::new("username", "username", username),
+        UserAttribute::new("email", "email address", email),
+    ]
+}
+
 /// Runs every validator (Django's `validate_password`) and returns all failures.
 ///
 /// # Errors
