@@ -21,7 +21,9 @@
 # the cached workers and checks that every year then comes from their cache (an `Age` header,
 # the same body as the uncached page); a worker that fails the check is not loaded and its
 # comparisons FAIL. Then loads each server in turn with wrk (GET /employee/<2000..2025>/)
-# while sampling its RSS.
+# while sampling its RSS and CPU time. Last, on herd-dummy: the same pages with a logged-in
+# session (the session layer's cost against herd-dummy anonymous) and login POSTs per second
+# (Argon2id m=19456 KiB, t=2, p=1), as a superuser `bench` that the script creates.
 #
 # Knobs: BENCH_DURATION (8s), BENCH_WARMUP (2s), BENCH_CONNECTIONS (32), BENCH_THREADS (2),
 # BENCH_DATABASE_URL (postgres://postgres@127.0.0.1:5432/herd_bench), BENCH_PORT_BASE (8180:
@@ -196,11 +198,17 @@ verify_cached herd-two-tier
 verify_cached herd-redis
 
 wrk_cmd="wrk -t$threads -c$connections -d$duration --latency"
+clk_tck=$(getconf CLK_TCK)
+# load NAME [SERVER [SCRIPT [CONNECTIONS]]]: loads SERVER (NAME by default) with wrk running
+# SCRIPT (the year archive) over CONNECTIONS ($connections), after a warm-up, sampling its RSS;
+# records under NAME the wrk output, the RSS samples and peak, and the CPU time the server
+# process spent (utime + stime from /proc, in clock ticks, with CLK_TCK beside it).
 load() {
-    local name=$1 p=${pid[$1]}
+    local name=$1 server=${2:-$1} script=${3:-$lua} conns=${4:-$connections}
+    local p=${pid[$server]} ticks_before
     say "$name: warm-up ($warmup)"
-    wrk -t"$threads" -c"$connections" -d"$warmup" -s "$lua" "http://${addr[$name]}" >"$out/wrk-$name-warmup.txt"
-    say "$name: $wrk_cmd (RSS sampled every 0.25 s)"
+    wrk -t"$threads" -c"$conns" -d"$warmup" -s "$script" "http://${addr[$server]}" >"$out/wrk-$name-warmup.txt"
+    say "$name: wrk -t$threads -c$conns -d$duration --latency -s ${script#"$repo"/} (RSS sampled every 0.25 s)"
     (
         while kill -0 "$p" 2>/dev/null; do
             printf '%s %s\n' "$(now_ms)" "$(awk '/^VmRSS:/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0)"
@@ -208,13 +216,17 @@ load() {
         done
     ) >"$out/rss-$name.txt" &
     sampler=$!
-    wrk -t"$threads" -c"$connections" -d"$duration" --latency -s "$lua" "http://${addr[$name]}" >"$out/wrk-$name.txt"
+    ticks_before=$(cpu_ticks "$p")
+    wrk -t"$threads" -c"$conns" -d"$duration" --latency -s "$script" "http://${addr[$server]}" >"$out/wrk-$name.txt"
+    echo "$(($(cpu_ticks "$p") - ticks_before)) $clk_tck" >"$out/cpu-$name.txt"
     kill "$sampler" 2>/dev/null || true
     wait "$sampler" 2>/dev/null || true
     sampler=
     awk '/^VmHWM:/ {print $2}' "/proc/$p/status" >"$out/hwm-$name.txt"
     grep -E 'Requests/sec|Latency  |99%|Non-2xx|Socket errors' "$out/wrk-$name.txt" | sed 's/^/    /' >&2 || true
 }
+# cpu_ticks PID: the user + system CPU time of a process so far, in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 report_args=()
 for name in "${servers[@]}"; do
     if [ -n "${skipped[$name]:-}" ]; then
@@ -225,6 +237,38 @@ for name in "${servers[@]}"; do
     fi
     if [[ $name == herd-* ]]; then report_args+=(--readyz "$name=${readyz_ms[$name]}"); fi
 done
+
+# Accounts, on the uncached worker: the year archive again with a logged-in session cookie
+# (herd-session: the session read from Redis, the user from Postgres, the page private), then
+# login POSTs (herd-login: one Argon2id verify, a new session and last_login per request), over
+# as many connections as the worker hashes at once (one per core), so that latency is the cost
+# of a login rather than time queued behind others.
+if [ -z "${skipped[herd-dummy]:-}" ]; then
+    bench_user=bench
+    bench_password="herd bench login password"
+    out_csu=$(HERD_SUPERUSER_PASSWORD=$bench_password "$bin/herd" createsuperuser --username "$bench_user" 2>&1) ||
+        [[ $out_csu == *"already taken"* ]] || die "herd createsuperuser failed: $out_csu"
+    base_url="http://${addr[herd-dummy]}"
+    curl -s -c "$out/login.jar" --max-time 5 "$base_url/accounts/login/" >"$out/login.html"
+    csrf_token=$(grep -o 'name="csrfmiddlewaretoken" value="[^"]*"' "$out/login.html" | sed 's/.*value="//; s/"$//')
+    csrf_cookie=$(awk '$6 == "csrftoken" { print $7 }' "$out/login.jar")
+    [ -n "$csrf_token" ] && [ -n "$csrf_cookie" ] || die "the login page gave no CSRF token ($out/login.html)"
+    export BENCH_LOGIN_BODY="csrfmiddlewaretoken=$csrf_token&username=$bench_user&password=${bench_password// /+}"
+    export BENCH_COOKIE="csrftoken=$csrf_cookie"
+    status=$(curl -s -o /dev/null -c "$out/session.jar" -w '%{http_code}' --max-time 10 \
+        -H "Cookie: $BENCH_COOKIE" --data "$BENCH_LOGIN_BODY" "$base_url/accounts/login/") || status=000
+    session_cookie=$(awk '$6 == "sessionid" { print $7 }' "$out/session.jar")
+    [ "$status" = 302 ] && [ -n "$session_cookie" ] || die "logging in as $bench_user answered $status, no session"
+    export BENCH_COOKIE="sessionid=$session_cookie"
+    curl -s --max-time 5 -H "Cookie: $BENCH_COOKIE" "$base_url/employee/2010/" | grep -q "Signed in as $bench_user" ||
+        die "the session cookie does not log $bench_user in"
+    load herd-session herd-dummy
+    report_args+=(--server herd-session)
+    export BENCH_COOKIE="csrftoken=$csrf_cookie"
+    load herd-login herd-dummy "$repo/scripts/wrk/login.lua" "$(($(nproc) > threads ? $(nproc) : threads))"
+    report_args+=(--server herd-login)
+    unset BENCH_COOKIE BENCH_LOGIN_BODY
+fi
 cleanup
 
 say "results"

@@ -67,6 +67,8 @@ def main():
     ratios.bar_label(bars, labels=[f"{c['ratio']:.2f}" if c["ratio"] is not None else "not run"
                                    for c in compared], padding=3, fontsize=8)
     for y, c in zip(ys, compared):
+        if c["ratio_min"] is None:
+            continue
         ratios.plot([c["ratio_min"]] * 2, [y - 0.35, y + 0.35], color="black", linewidth=2)
         ratios.annotate(f"target ≥ {c['ratio_min']:g}", (c["ratio_min"], y + 0.3), fontsize=7,
                         xytext=(3, 0), textcoords="offset points")
