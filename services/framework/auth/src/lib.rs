@@ -68,9 +68,9 @@ pub enum AuthError {
     /// Every hashing permit stayed taken for the whole queue wait; answered with 503.
     #[error("password hashing is overloaded")]
     Busy,
-    /// The hashing task panicked.
-    #[error("password hashing task failed")]
-    Task(#[source] tokio::task::JoinError),
+    /// The hashing thread panicked or is gone.
+    #[error("password hashing thread failed")]
+    Task,
     /// A salt was empty or contained `$`.
     #[error("salt must be non-empty and free of '$'")]
     InvalidSalt,
