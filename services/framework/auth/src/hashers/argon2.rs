@@ -1,7 +1,9 @@
 //! Django's `Argon2PasswordHasher`: `argon2` followed by a standard PHC string,
 //! `argon2$argon2id$v=19$m=…,t=…,p=…$<salt>$<hash>` (base64 without padding).
 
-use ::argon2::{Algorithm, Argon2, Params, Version};
+use std::cell::RefCell;
+
+use ::argon2::{Algorithm, Argon2, Block, Params, Version};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD_NO_PAD;
 
@@ -114,6 +116,16 @@ impl Hasher for Argon2Hasher {
     }
 }
 
+thread_local! {
+    /// The memory of this thread's last Argon2 hash, reused by the next one (see [`hash`]).
+    static BLOCKS: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Argon2 of `password`. A hash that needs at most Herd's own memory cost runs in the calling
+/// thread's kept [`BLOCKS`] (wiped after use): allocating and freeing 19 MiB per hash makes
+/// glibc raise its mmap threshold and then keep that memory per thread, which grew a worker
+/// under a login load to over 200 MB. Larger foreign hashes (Django's 100 MiB, upgraded at the
+/// next login) get memory of their own.
 fn hash(
     algorithm: Algorithm,
     version: Version,
@@ -122,9 +134,28 @@ fn hash(
     salt: &[u8],
 ) -> Result<Vec<u8>, AuthError> {
     let mut out = vec![0u8; params.output_len().unwrap_or(HASH_LEN)];
-    Argon2::new(algorithm, version, params)
-        .hash_password_into(password.as_bytes(), salt, &mut out)
-        .map_err(|_| AuthError::InvalidParams("argon2 input"))?;
+    let needed = params.block_count();
+    let argon2 = Argon2::new(algorithm, version, params);
+    let hashed = if needed <= ARGON2_MEMORY_COST as usize {
+        BLOCKS.with_borrow_mut(|blocks| {
+            if blocks.len() < needed {
+                blocks.resize(needed, Block::new());
+            }
+            let memory = &mut blocks[..needed];
+            let hashed = argon2.hash_password_into_with_memory(
+                password.as_bytes(),
+                salt,
+                &mut out,
+                &mut *memory,
+            );
+            // Nothing derived from the password stays in memory between hashes.
+            memory.fill(Block::new());
+            hashed
+        })
+    } else {
+        argon2.hash_password_into(password.as_bytes(), salt, &mut out)
+    };
+    hashed.map_err(|_| AuthError::InvalidParams("argon2 input"))?;
     Ok(out)
 }
 

@@ -1,10 +1,9 @@
 //! Runs hashing off the async workers: on a few dedicated threads, at most one hash per core
 //! at a time, and a bounded wait for a core (RELIABILITY §1 and §7).
 //!
-//! Dedicated threads rather than tokio's blocking pool: an Argon2id hash allocates 19 MiB, and
-//! the allocator keeps about that much for every thread that ever hashed. Hashing on whichever
-//! blocking thread is free grew a worker to 190 MB under a login load; one thread per permit
-//! bounds it.
+//! Dedicated threads rather than tokio's blocking pool: an Argon2id hash needs 19 MiB, which
+//! each hashing thread keeps for its next hash (see the argon2 hasher). One thread per permit
+//! bounds that to 19 MiB per core; on whichever blocking thread is free it would not be.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc;
