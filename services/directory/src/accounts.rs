@@ -36,7 +36,10 @@ pub async fn login(request: Request) -> Result<Response> {
     let csrf = request.extension::<CsrfToken>()?.clone();
     let session = Session::from_request(&request)?;
     let secure = request.uri().scheme_str() == Some("https");
-    let ip = client_ip(&request);
+    let hops = site.settings().security.trusted_proxy_hops;
+    let ip = request
+        .client_ip(hops)
+        .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
     let host = request
         .headers()
         .get(http::header::HOST)
@@ -193,25 +196,4 @@ fn too_many_attempts(retry_after: std::time::Duration) -> Response {
             .insert(http::header::RETRY_AFTER, value);
     }
     response
-}
-
-/// The client's IP: the address the nearest proxy appended to `X-Forwarded-For` (one trusted
-/// hop, `herd-router`), else the TCP peer.
-fn client_ip(request: &Request) -> String {
-    let forwarded = request
-        .headers()
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','))
-        .map(str::trim)
-        .rfind(|hop| !hop.is_empty());
-    match (
-        forwarded,
-        request.extensions().get::<herd::http::server::ClientAddr>(),
-    ) {
-        (Some(hop), _) => hop.to_owned(),
-        (None, Some(peer)) => peer.0.ip().to_string(),
-        (None, None) => "unknown".to_owned(),
-    }
 }

@@ -146,6 +146,11 @@ pub struct SecuritySettings {
     /// `HERD_SECURITY__SECURE_COOKIES`: sends the CSRF (and session) cookies with `Secure`.
     /// Default `false`.
     pub secure_cookies: bool,
+    /// `HERD_SECURITY__TRUSTED_PROXY_HOPS`: how many proxies in front of the workers append to
+    /// `X-Forwarded-For` (1 behind `herd-router`); the client is the address the outermost of
+    /// them appended. `0` trusts no header and takes the TCP peer, so that a client reaching a
+    /// worker directly cannot pick its own address. Default `0`.
+    pub trusted_proxy_hops: usize,
 }
 
 /// A secret whose `Debug` output does not show it.
@@ -338,6 +343,7 @@ ssl_redirect = false
 proxy_ssl_header = ""
 csrf_trusted_origins = ""
 secure_cookies = false
+trusted_proxy_hops = 0
 
 [database]
 pool_size = 16

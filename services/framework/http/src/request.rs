@@ -1,11 +1,14 @@
-//! What views read from a request: path parameters, the query string and shared state.
+//! What views read from a request: path parameters, the query string, shared state and the
+//! client address.
 
 use std::any::type_name;
+use std::net::IpAddr;
 use std::str::FromStr;
 
 use herd_core::{Error, Request};
 use percent_encoding::percent_decode;
 
+use crate::server::ClientAddr;
 use crate::urls::PathParams;
 
 /// Accessors views use on a [`Request`].
@@ -44,6 +47,13 @@ pub trait RequestExt {
     /// An internal error (500) naming the type when it is missing: the app was assembled
     /// without the layer that provides it.
     fn extension<T: Send + Sync + 'static>(&self) -> Result<&T, Error>;
+
+    /// The client's IP address, given how many proxies in front of the worker append to
+    /// `X-Forwarded-For` (`HERD_SECURITY__TRUSTED_PROXY_HOPS`): the entry the outermost
+    /// trusted proxy appended, counted from the right, as entries further left are whatever
+    /// the client sent. With `0` hops, or when the header has fewer entries than hops or that
+    /// entry is not an address, the TCP peer ([`ClientAddr`]); `None` without one either.
+    fn client_ip(&self, trusted_proxy_hops: usize) -> Option<IpAddr>;
 }
 
 impl<B> RequestExt for Request<B> {
@@ -53,6 +63,25 @@ impl<B> RequestExt for Request<B> {
             .and_then(|params| params.get(name))
             .and_then(|value| value.parse().ok())
             .ok_or_else(Error::not_found)
+    }
+
+    fn client_ip(&self, trusted_proxy_hops: usize) -> Option<IpAddr> {
+        let forwarded = trusted_proxy_hops.checked_sub(1).and_then(|skip| {
+            let hops: Vec<&str> = self
+                .headers()
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|value| value.to_str().ok())
+                .flat_map(|value| value.split(','))
+                .map(str::trim)
+                .collect();
+            hops.iter().rev().nth(skip)?.parse::<IpAddr>().ok()
+        });
+        forwarded.or_else(|| {
+            self.extensions()
+                .get::<ClientAddr>()
+                .map(|peer| peer.0.ip())
+        })
     }
 
     fn query_param(&self, name: &str) -> Option<String> {
@@ -179,5 +208,46 @@ mod tests {
         assert!(source.contains("Pool"), "{source}");
         request.extensions_mut().insert(Pool(7));
         assert_eq!(request.extension::<Pool>().unwrap(), &Pool(7));
+    }
+
+    fn forwarded(headers: &[&str]) -> Request {
+        let mut builder = http::Request::builder().uri("/");
+        for value in headers {
+            builder = builder.header("x-forwarded-for", *value);
+        }
+        let mut request = builder.body(Body::empty()).unwrap();
+        let peer: std::net::SocketAddr = "10.0.0.9:41000".parse().unwrap();
+        request.extensions_mut().insert(ClientAddr(peer));
+        request
+    }
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn without_trusted_hops_the_client_is_the_tcp_peer_whatever_the_header_says() {
+        let request = forwarded(&["203.0.113.7"]);
+        assert_eq!(request.client_ip(0), Some(ip("10.0.0.9")));
+    }
+
+    #[test]
+    fn the_client_is_the_entry_the_outermost_trusted_proxy_appended() {
+        // The client forged the first entry; the router appended the real address.
+        let request = forwarded(&["1.2.3.4, 203.0.113.7"]);
+        assert_eq!(request.client_ip(1), Some(ip("203.0.113.7")));
+        // Two proxies: a load balancer appended the client, then the router the balancer.
+        let request = forwarded(&["1.2.3.4, 203.0.113.7", "10.0.0.2"]);
+        assert_eq!(request.client_ip(2), Some(ip("203.0.113.7")));
+        assert_eq!(request.client_ip(1), Some(ip("10.0.0.2")));
+    }
+
+    #[test]
+    fn too_few_entries_or_junk_fall_back_to_the_peer() {
+        assert_eq!(forwarded(&["203.0.113.7"]).client_ip(2), Some(ip("10.0.0.9")));
+        assert_eq!(forwarded(&[]).client_ip(1), Some(ip("10.0.0.9")));
+        assert_eq!(forwarded(&["not-an-ip"]).client_ip(1), Some(ip("10.0.0.9")));
+        assert_eq!(forwarded(&["2001:db8::1"]).client_ip(1), Some(ip("2001:db8::1")));
+        assert_eq!(request("/").client_ip(1), None);
     }
 }
