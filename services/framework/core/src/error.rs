@@ -160,6 +160,9 @@ pub fn bare_page(status: StatusCode) -> &'static str {
         StatusCode::PAYLOAD_TOO_LARGE => {
             "<!doctype html>\n<html lang=\"en\"><head><title>413 Payload Too Large</title></head><body><h1>413 Payload Too Large</h1></body></html>\n"
         }
+        StatusCode::REQUEST_TIMEOUT => {
+            "<!doctype html>\n<html lang=\"en\"><head><title>408 Request Timeout</title></head><body><h1>408 Request Timeout</h1></body></html>\n"
+        }
         StatusCode::SERVICE_UNAVAILABLE => {
             "<!doctype html>\n<html lang=\"en\"><head><title>503 Service Unavailable</title></head><body><h1>Service Unavailable (503)</h1></body></html>\n"
         }

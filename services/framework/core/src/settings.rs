@@ -93,7 +93,9 @@ pub struct ServerSettings {
     pub keep_alive_timeout: f64,
     /// `HERD_SERVER__MAX_BODY_BYTES`: the request body limit. Default `2621440` (2.5 MiB).
     pub max_body_bytes: u64,
-    /// `HERD_SERVER__BODY_READ_TIMEOUT`: seconds to read a whole body. Default `15`.
+    /// `HERD_SERVER__BODY_READ_TIMEOUT`: seconds to receive a whole request body, which the
+    /// server reads before the view runs (so the handler timeout starts after it); 408 after.
+    /// `0` waits for ever. Default `15`.
     pub body_read_timeout: f64,
     /// `HERD_SERVER__HANDLER_TIMEOUT`: seconds a view may take before 503. Default `10`.
     pub handler_timeout: f64,

@@ -244,10 +244,16 @@ mod tests {
 
     #[test]
     fn too_few_entries_or_junk_fall_back_to_the_peer() {
-        assert_eq!(forwarded(&["203.0.113.7"]).client_ip(2), Some(ip("10.0.0.9")));
+        assert_eq!(
+            forwarded(&["203.0.113.7"]).client_ip(2),
+            Some(ip("10.0.0.9"))
+        );
         assert_eq!(forwarded(&[]).client_ip(1), Some(ip("10.0.0.9")));
         assert_eq!(forwarded(&["not-an-ip"]).client_ip(1), Some(ip("10.0.0.9")));
-        assert_eq!(forwarded(&["2001:db8::1"]).client_ip(1), Some(ip("2001:db8::1")));
+        assert_eq!(
+            forwarded(&["2001:db8::1"]).client_ip(1),
+            Some(ip("2001:db8::1"))
+        );
         assert_eq!(request("/").client_ip(1), None);
     }
 }

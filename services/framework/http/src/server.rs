@@ -3,11 +3,15 @@
 //!
 //! Limits enforced here, before the app sees a request: a request head over 64 KiB gets 431 and a
 //! malformed one 400 (hyper), a URI over 8 KiB gets 414, a declared `Content-Length` over
-//! `server.max_body_bytes` gets 413 without the body being read, and a streamed body over it
-//! fails inside [`Body::collect_bytes`](herd_core::Body::collect_bytes) with 413. A client that
-//! does not finish its request head within `server.header_read_timeout` is disconnected; that
-//! includes one that sends nothing at all, which hyper's own timer would not catch because the
-//! protocol sniffing (HTTP/1 or HTTP/2) runs before it starts.
+//! `server.max_body_bytes` gets 413 without the body being read. A client that does not finish
+//! its request head within `server.header_read_timeout` is disconnected; that includes one that
+//! sends nothing at all, which hyper's own timer would not catch because the protocol sniffing
+//! (HTTP/1 or HTTP/2) runs before it starts.
+//!
+//! A request body is read whole before the app sees the request, as Django's servers do: one
+//! that grows past `server.max_body_bytes` gets 413, one not received within
+//! `server.body_read_timeout` 408, a broken one 400. So a slow client never holds a view, its
+//! database connection or an in-flight slot, and the handler timeout measures the view alone.
 //!
 //! Shutdown, once the `shutdown` future resolves:
 //! 1. readiness turns draining at once, so `/readyz` answers 503 and the router stops sending;
@@ -27,10 +31,10 @@ use std::time::Duration;
 
 use herd_core::error::bare_response;
 use herd_core::settings::ServerSettings;
-use herd_core::{App, Body, Response};
+use herd_core::{App, Body, Request, Response};
 use http::{HeaderValue, StatusCode, Version, header};
 use http_body::Body as _;
-use http_body_util::Limited;
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -77,6 +81,7 @@ pub struct ClientAddr(pub SocketAddr);
 struct Handler {
     app: App,
     max_body_bytes: u64,
+    body_timeout: Option<Duration>,
 }
 
 // === impl Server ===
@@ -109,6 +114,7 @@ impl Server {
         let handler = Handler {
             app,
             max_body_bytes: self.settings.max_body_bytes,
+            body_timeout: seconds(self.settings.body_read_timeout),
         };
         let graceful = GracefulShutdown::new();
         let mut connections = JoinSet::new();
@@ -187,19 +193,56 @@ impl Handler {
         }
         if request.body().size_hint().lower() > self.max_body_bytes {
             tracing::debug!(limit = self.max_body_bytes, "declared body too large");
-            let mut response = bare_response(StatusCode::PAYLOAD_TOO_LARGE);
-            // The body stays unread, so the connection cannot carry another request.
-            if request.version() < Version::HTTP_2 {
-                response
-                    .headers_mut()
-                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
-            }
-            return Ok(response);
+            return Ok(refused(StatusCode::PAYLOAD_TOO_LARGE, request.version()));
         }
-        let limit = usize::try_from(self.max_body_bytes).unwrap_or(usize::MAX);
-        let request = request.map(|body| Body::new(Limited::new(body, limit)));
+        let request = if request.body().is_end_stream() {
+            request.map(|_| Body::empty())
+        } else {
+            match self.read_body(request).await {
+                Ok(request) => request,
+                Err(response) => return Ok(response),
+            }
+        };
         self.app.oneshot(request).await
     }
+
+    /// Reads the whole body within the size limit and the body read timeout.
+    async fn read_body(&self, request: http::Request<Incoming>) -> Result<Request, Response> {
+        let (parts, body) = request.into_parts();
+        let limit = usize::try_from(self.max_body_bytes).unwrap_or(usize::MAX);
+        let collect = Limited::new(body, limit).collect();
+        let collected = match self.body_timeout {
+            Some(timeout) => tokio::time::timeout(timeout, collect).await,
+            None => Ok(collect.await),
+        };
+        match collected {
+            Ok(Ok(collected)) => Ok(Request::from_parts(parts, Body::from(collected.to_bytes()))),
+            Ok(Err(err)) if err.is::<LengthLimitError>() => {
+                tracing::debug!(limit = self.max_body_bytes, "streamed body too large");
+                Err(refused(StatusCode::PAYLOAD_TOO_LARGE, parts.version))
+            }
+            Ok(Err(err)) => {
+                tracing::debug!(error = %err, "request body broke off");
+                Err(refused(StatusCode::BAD_REQUEST, parts.version))
+            }
+            Err(_elapsed) => {
+                tracing::debug!(timeout = ?self.body_timeout, "request body too slow");
+                Err(refused(StatusCode::REQUEST_TIMEOUT, parts.version))
+            }
+        }
+    }
+}
+
+/// The bare page for `status`, closing an HTTP/1 connection: the rest of the body is unread,
+/// so the connection cannot carry another request.
+fn refused(status: StatusCode, version: Version) -> Response {
+    let mut response = bare_response(status);
+    if version < Version::HTTP_2 {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
 }
 
 // === private functions ===

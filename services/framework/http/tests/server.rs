@@ -272,7 +272,7 @@ async fn a_declared_body_over_the_limit_gets_413_before_the_view_runs() {
 }
 
 #[tokio::test]
-async fn a_streamed_body_over_the_limit_gets_413_from_collect_bytes() {
+async fn a_streamed_body_over_the_limit_gets_413_before_the_view_runs() {
     let server = start(&settings(&[("HERD_SERVER__MAX_BODY_BYTES", "1024")])).await;
     let chunked = |chunk: usize| {
         let mut request =
@@ -287,14 +287,60 @@ async fn a_streamed_body_over_the_limit_gets_413_from_collect_bytes() {
     };
     let response = raw(server.addr, &chunked(700)).await;
     assert!(response.starts_with("HTTP/1.1 413"), "{response:?}");
-    assert_eq!(
-        server.calls.load(Ordering::SeqCst),
-        1,
-        "the view ran and read the body"
-    );
+    assert_eq!(server.calls.load(Ordering::SeqCst), 0);
     let response = raw(server.addr, &chunked(512)).await;
     assert!(
         response.starts_with("HTTP/1.1 200") && response.ends_with("1024"),
+        "{response:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_body_that_stops_arriving_gets_408_before_the_view_runs() {
+    let server = start(&settings(&[("HERD_SERVER__BODY_READ_TIMEOUT", "0.3")])).await;
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    stream
+        .write_all(b"POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10\r\n\r\nabc")
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let mut response = Vec::new();
+    let _ = timeout(PATIENCE, stream.read_to_end(&mut response))
+        .await
+        .expect("the server closes the connection");
+    let response = String::from_utf8_lossy(&response);
+    assert!(response.starts_with("HTTP/1.1 408"), "{response:?}");
+    assert!(response.contains("408 Request Timeout"), "{response:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(server.calls.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn the_handler_timeout_starts_once_the_body_has_arrived() {
+    let server = start(&settings(&[
+        ("HERD_SERVER__HANDLER_TIMEOUT", "0.3"),
+        ("HERD_SERVER__BODY_READ_TIMEOUT", "5"),
+    ]))
+    .await;
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    stream
+        .write_all(b"POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Length: 6\r\nConnection: close\r\n\r\nabc")
+        .await
+        .unwrap();
+    // Slower than the handler timeout, well within the body read timeout.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    stream.write_all(b"def").await.unwrap();
+    let mut response = Vec::new();
+    let _ = timeout(PATIENCE, stream.read_to_end(&mut response))
+        .await
+        .expect("the server closes the connection");
+    let response = String::from_utf8_lossy(&response);
+    assert!(
+        response.starts_with("HTTP/1.1 200") && response.ends_with("\r\n\r\n6"),
         "{response:?}"
     );
 }
