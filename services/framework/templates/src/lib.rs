@@ -2,8 +2,9 @@
 //! folders, inheritance, `url()` backed by `reverse`, `static()`, and context processors.
 //!
 //! Templates are compiled once and kept; with `debug` on they are read from the apps' folders
-//! on disk and reloaded on every render, so edits show without a restart. Rendering is CPU
-//! work and runs in `spawn_blocking`.
+//! on disk and reloaded on every render, so edits show without a restart. A request's page
+//! renders on the runtime worker that serves it (multi-thread runtime), or in `spawn_blocking`
+//! on a current-thread runtime, where a waiting fragment store could not block in place.
 //!
 //! ```
 //! use herd_templates::Templates;
