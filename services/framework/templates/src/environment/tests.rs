@@ -329,3 +329,25 @@ async fn a_waiting_fragment_store_works_when_rendering_on_a_runtime_worker() {
 async fn a_waiting_fragment_store_works_on_a_current_thread_runtime() {
     assert_eq!(render_with_a_blocking_store().await, "<b>&lt;x&gt;</b>");
 }
+
+#[test]
+fn numbers_render_as_their_display() {
+    let templates = templates();
+    for value in [
+        Value::from(0),
+        Value::from(7),
+        Value::from(-42),
+        Value::from(i64::MIN),
+        Value::from(i64::MAX),
+        Value::from(u64::MAX),
+        Value::from(i128::MIN),
+        Value::from(3.0),
+        Value::from(-0.5),
+        Value::from(true),
+    ] {
+        let html = templates
+            .render("echo.html", minijinja::context! { value => value.clone() })
+            .unwrap();
+        assert_eq!(html, value.to_string());
+    }
+}
