@@ -6,10 +6,10 @@ use clap::Parser;
 use herd::core::Settings;
 use herd_directory::cli::Cli;
 
-/// Threads of the blocking pool (template rendering, password hashing). Rendering is CPU work,
-/// so more threads than a few per core only add context switches, and each thread keeps its
-/// own allocator heap: with tokio's default of 512, a loaded worker grew by a thread per
-/// in-flight request and tripled its resident memory.
+/// Threads of the blocking pool (password hashing, and template rendering off a multi-thread
+/// runtime). That work is CPU-bound, so more threads than a few per core only add context
+/// switches, and each thread keeps its own allocator heap: with tokio's default of 512, a
+/// loaded worker grew by a thread per in-flight request and tripled its resident memory.
 const MAX_BLOCKING_THREADS: usize = 8;
 
 /// `EX_USAGE`: the exit code for a bad setting.

@@ -34,7 +34,9 @@ struct HomeContext {
 #[derive(Serialize)]
 struct YearContext {
     year: i32,
-    employees: Vec<Employee>,
+    /// The employees as template objects: the page reads two fields of each of a year's
+    /// hundreds of rows, so they are not copied into serde maps first.
+    employees: herd::templates::Value,
 }
 
 #[derive(Serialize)]
@@ -139,7 +141,10 @@ pub async fn year_archive(request: Request) -> Result<Response> {
         .filter(Employee::hire_date().year(year))
         .all(site.db())
         .await?;
-    let context = YearContext { year, employees };
+    let context = YearContext {
+        year,
+        employees: herd::templates::object_list(employees),
+    };
     let response = site
         .templates()
         .render_response(&request, "directory/year_archive.html", context)

@@ -37,7 +37,7 @@ pub mod prelude {
     pub use herd_db::{Database, Model};
     pub use herd_http::request::RequestExt;
     pub use herd_http::urls::{UrlConf, include, path};
-    pub use herd_templates::{Templates, context};
+    pub use herd_templates::{TemplateObject, Templates, context};
 
     pub use crate::project::Site;
 }

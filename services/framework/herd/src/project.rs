@@ -384,8 +384,8 @@ async fn purge_tags_of(cache: Cache, change: Change) {
 
 /// Template fragments (`{% call cache(..) %}`) kept in the default cache.
 ///
-/// Rendering runs on the blocking pool, so waiting for the cache there is allowed;
-/// `block_in_place` also covers a render called on a runtime worker.
+/// Rendering runs on a multi-thread runtime's worker, or on the blocking pool; `block_in_place`
+/// makes waiting for the cache allowed on either.
 struct CacheFragments(Cache);
 
 impl FragmentStore for CacheFragments {
@@ -401,7 +401,15 @@ impl FragmentStore for CacheFragments {
     }
 }
 
+/// Waits for `future` from synchronous template code. A future that is ready at once (an L1
+/// hit, the dummy backend) is not handed to `block_in_place`, which on a runtime worker would
+/// move the worker's other tasks to another thread.
 fn block_on<F: Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+        return output;
+    }
     let handle = tokio::runtime::Handle::current();
     tokio::task::block_in_place(|| handle.block_on(future))
 }

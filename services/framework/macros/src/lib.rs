@@ -1,4 +1,6 @@
-//! Herd's derive macros: `#[derive(Model)]` maps a struct to a table for `herd-db`.
+//! Herd's derive macros: `#[derive(Model)]` maps a struct to a table for `herd-db`,
+//! `#[derive(Form)]` describes a form to `herd-forms`, and `#[derive(TemplateObject)]` lets
+//! `herd-templates` read a struct's fields in place.
 //!
 //! The derive only describes the model (columns, types, keys); all behaviour lives in
 //! `herd_db::Model`'s provided methods, so the generated code stays small and readable.
@@ -12,6 +14,7 @@ use syn::{
 };
 
 mod form;
+mod template_object;
 
 /// Derives `herd_db::Model` for a struct with named fields.
 ///
@@ -40,6 +43,22 @@ pub fn derive_model(input: TokenStream) -> TokenStream {
 pub fn derive_form(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
     match form::expand(&input) {
+        Ok(tokens) => tokens.into(),
+        Err(err) => err.to_compile_error().into(),
+    }
+}
+
+/// Derives minijinja's `Object` for a struct with named fields (and `Debug`), so that a
+/// template reads its fields in place instead of from a serde copy of the whole struct.
+///
+/// Templates see exactly what serde would give them: a map with one key per serialized field
+/// (`#[serde(rename = "...")]` and `#[serde(skip)]` are followed), iterated in declaration order,
+/// each value converted through serde when it is read. `#[template(crate = "herd::templates")]`
+/// names the path of `herd_templates` when it is reached through the facade.
+#[proc_macro_derive(TemplateObject, attributes(template))]
+pub fn derive_template_object(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    match template_object::expand(&input) {
         Ok(tokens) => tokens.into(),
         Err(err) => err.to_compile_error().into(),
     }

@@ -59,13 +59,39 @@ pub(crate) fn format(
     }
     let written = match value.as_str() {
         Some(text) => write_html_escaped(out, text),
-        // Numbers and booleans have nothing to escape.
+        // Numbers and booleans have nothing to escape. Integers (ids in every row of a table)
+        // skip `fmt` machinery; floats and the other numbers keep their Display.
+        None if value.is_integer()
+            && let Some(number) = value.as_i64() =>
+        {
+            write_integer(out, number)
+        }
         None if matches!(value.kind(), ValueKind::Number | ValueKind::Bool) => {
             write!(out, "{value}")
         }
         None => write_html_escaped(out, &value.to_string()),
     };
     written.map_err(Error::from)
+}
+
+/// Writes `number` in decimal, as its `Display` does.
+fn write_integer(out: &mut Output<'_>, number: i64) -> std::fmt::Result {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    let mut rest = number.unsigned_abs();
+    loop {
+        start -= 1;
+        // `rest % 10` is a single digit.
+        digits[start] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if number < 0 {
+        out.write_str("-")?;
+    }
+    out.write_str(std::str::from_utf8(&digits[start..]).unwrap_or_default())
 }
 
 fn escape_for(mode: &AutoEscape, text: &str) -> String {

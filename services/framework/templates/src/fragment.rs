@@ -14,11 +14,11 @@ use std::sync::Arc;
 
 use md5::{Digest, Md5};
 use minijinja::value::{Kwargs, Rest, Value};
-use minijinja::{Error, ErrorKind, State};
+use minijinja::{Error, State};
 
 /// Where rendered fragments are kept. Called from the rendering thread, so it is synchronous;
-/// a store backed by an async cache bridges with `Handle::block_on` (rendering runs on the
-/// blocking pool, where that is allowed).
+/// a store backed by an async cache bridges with `block_in_place` and `Handle::block_on`
+/// (rendering runs on a multi-thread runtime's worker, or on the blocking pool).
 pub trait FragmentStore: Send + Sync + 'static {
     /// The stored markup under `key`, if any.
     fn get(&self, key: &str) -> Option<String>;
@@ -68,17 +68,17 @@ pub(crate) fn register(env: &mut minijinja::Environment<'static>, store: Arc<dyn
                 return Ok(Value::from_safe_string(markup));
             }
             let markup = caller.call(state, &[])?;
-            let Some(markup) = markup
-                .as_str()
-                .map(ToOwned::to_owned)
-                .or_else(|| Some(markup.to_string()))
-            else {
-                return Err(Error::new(
-                    ErrorKind::InvalidOperation,
-                    "cache block rendered nothing",
-                ));
-            };
-            store.set(&key, &markup, timeout, tags.as_deref().unwrap_or_default());
+            let tags = tags.as_deref().unwrap_or_default();
+            // A call block renders to a safe string: store and return it as it is, since a
+            // large block (a table of hundreds of rows) would otherwise be copied twice more.
+            if markup.is_safe()
+                && let Some(text) = markup.as_str()
+            {
+                store.set(&key, text, timeout, tags);
+                return Ok(markup);
+            }
+            let markup = markup.to_string();
+            store.set(&key, &markup, timeout, tags);
             Ok(Value::from_safe_string(markup))
         },
     );

@@ -283,3 +283,71 @@ fn without_a_store_cached_blocks_render_every_time() {
         "2"
     );
 }
+
+/// A fragment store that waits, as one backed by Redis does: `block_in_place` around a future.
+struct BlockingStore;
+
+impl FragmentStore for BlockingStore {
+    fn get(&self, _key: &str) -> Option<String> {
+        let handle = tokio::runtime::Handle::current();
+        tokio::task::block_in_place(|| handle.block_on(tokio::task::yield_now()));
+        None
+    }
+
+    fn set(&self, _key: &str, _markup: &str, _timeout: Option<u64>, _tags: &[String]) {}
+}
+
+async fn render_with_a_blocking_store() -> String {
+    static FILES: &[(&str, &str)] = &[(
+        "block.html",
+        "{% call cache('block', 1) %}<b>{{ name }}</b>{% endcall %}",
+    )];
+    let request = http::Request::builder()
+        .uri("/")
+        .body(herd_core::Body::empty())
+        .unwrap();
+    Templates::builder()
+        .app("t", None, FILES)
+        .fragment_cache(BlockingStore)
+        .build()
+        .unwrap()
+        .render_for(
+            &request,
+            "block.html",
+            minijinja::context! { name => "<x>" },
+        )
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_waiting_fragment_store_works_when_rendering_on_a_runtime_worker() {
+    assert_eq!(render_with_a_blocking_store().await, "<b>&lt;x&gt;</b>");
+}
+
+#[tokio::test]
+async fn a_waiting_fragment_store_works_on_a_current_thread_runtime() {
+    assert_eq!(render_with_a_blocking_store().await, "<b>&lt;x&gt;</b>");
+}
+
+#[test]
+fn numbers_render_as_their_display() {
+    let templates = templates();
+    for value in [
+        Value::from(0),
+        Value::from(7),
+        Value::from(-42),
+        Value::from(i64::MIN),
+        Value::from(i64::MAX),
+        Value::from(u64::MAX),
+        Value::from(i128::MIN),
+        Value::from(3.0),
+        Value::from(-0.5),
+        Value::from(true),
+    ] {
+        let html = templates
+            .render("echo.html", minijinja::context! { value => value.clone() })
+            .unwrap();
+        assert_eq!(html, value.to_string());
+    }
+}
