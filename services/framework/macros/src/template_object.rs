@@ -1,7 +1,8 @@
 //! `#[derive(TemplateObject)]`: lets templates read a struct's fields in place.
 //!
 //! The derive emits a minijinja `Object` impl whose attributes are the struct's fields, each
-//! converted through serde only when a template reads it. Templates see what they would see
+//! converted only when a template reads it: text, booleans and integers directly, anything
+//! else through serde. Templates see what they would see
 //! after serde (a map with the same keys, in declaration order, and the same field values),
 //! without the up-front copy of every field into a map: a year archive reads two of an
 //! employee's four fields, and its date is never formatted at all.
@@ -82,8 +83,9 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
             }
 
             fn get_value_by_str(self: &#private::Arc<Self>, key: &str) -> ::core::option::Option<#krate::Value> {
+                use #private::{ViaDirect as _, ViaSerde as _};
                 match key {
-                    #( #names => ::core::option::Option::Some(#krate::Value::from(#private::Serde(&self.#idents))), )*
+                    #( #names => ::core::option::Option::Some((&#private::Field(&self.#idents)).to_value()), )*
                     _ => ::core::option::Option::None,
                 }
             }

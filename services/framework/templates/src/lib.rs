@@ -58,6 +58,49 @@ where
 pub mod __private {
     pub use minijinja::value::{Enumerator, Object, ObjectRepr, Serde};
     pub use std::sync::Arc;
+
+    use minijinja::Value;
+
+    /// A field of a `TemplateObject`, turned into a template value by [`ViaDirect`] when its
+    /// type has a direct conversion, else by [`ViaSerde`] (the derive calls
+    /// `(&Field(&value)).to_value()`, and method lookup tries the direct impls first).
+    pub struct Field<'a, T>(pub &'a T);
+
+    /// Types whose value is built directly, as serde would build it but without the
+    /// serializer (the text and numbers templates read most).
+    pub trait ViaDirect {
+        /// The template value.
+        fn to_value(&self) -> Value;
+    }
+
+    /// Every other serializable type: through serde.
+    pub trait ViaSerde {
+        /// The template value.
+        fn to_value(&self) -> Value;
+    }
+
+    impl ViaDirect for Field<'_, String> {
+        fn to_value(&self) -> Value {
+            Value::from(self.0.as_str())
+        }
+    }
+
+    macro_rules! direct {
+        ($($ty:ty),*) => {$(
+            impl ViaDirect for Field<'_, $ty> {
+                fn to_value(&self) -> Value {
+                    Value::from(*self.0)
+                }
+            }
+        )*};
+    }
+    direct!(bool, i32, i64, u32, u64);
+
+    impl<T: serde::Serialize> ViaSerde for &Field<'_, T> {
+        fn to_value(&self) -> Value {
+            Value::from(Serde(self.0))
+        }
+    }
 }
 
 #[cfg(test)]
