@@ -94,10 +94,16 @@ impl Memo {
     /// The page stored as `stored` under `key`, decoded (once per stored version); `None`
     /// when the bytes do not decode.
     pub(crate) fn page(&self, key: &str, stored: Bytes) -> Option<Arc<DecodedPage>> {
-        if let Some((known, page)) = lock(&self.pages).entries.get(key)
-            && same_bytes(known, &stored)
-        {
-            return Some(Arc::clone(page));
+        if let Some((known, page)) = lock(&self.pages).entries.get_mut(key) {
+            if is_same_buffer(known, &stored) {
+                return Some(Arc::clone(page));
+            }
+            if *known == stored {
+                // The same page in another buffer (read again from Redis, or refilled into
+                // L1): keep the new buffer, so the next read of it is recognised at once.
+                *known = stored;
+                return Some(Arc::clone(page));
+            }
         }
         let page = Arc::new(DecodedPage::new(StoredPage::decode(stored.clone())?));
         let weight = stored.len().saturating_add(key.len());
@@ -193,5 +199,11 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// Equal bytes, answered at once for two handles on one buffer (an in-process cache hands out
 /// the same one on every read).
 fn same_bytes(a: &Bytes, b: &Bytes) -> bool {
-    (a.as_ptr() == b.as_ptr() && a.len() == b.len()) || a == b
+    is_same_buffer(a, b) || a == b
+}
+
+/// Two handles on the same bytes of one buffer. Both are alive, so the buffer cannot have been
+/// freed and reused in between, and `Bytes` never change: same buffer, same content.
+fn is_same_buffer(a: &Bytes, b: &Bytes) -> bool {
+    a.as_ptr() == b.as_ptr() && a.len() == b.len()
 }
