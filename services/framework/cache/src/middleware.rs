@@ -505,7 +505,7 @@ impl PageCache {
             (key, stored)
         };
         let mut key_method = Method::GET;
-        let mut page = stored.and_then(|stored| self.memo.page(&key, stored));
+        let mut page = stored.and_then(|stored| self.memo.page(&key, &stored));
         if page.is_none() && *method == Method::HEAD {
             key = page_key(
                 request,
@@ -519,9 +519,9 @@ impl PageCache {
                 .cache
                 .get_bytes(&key)
                 .await
-                .and_then(|stored| self.memo.page(&key, stored));
+                .and_then(|stored| self.memo.page(&key, &stored));
         }
-        let Some(page) = page else {
+        let Some((page, body)) = page else {
             // Update stores under the request's own method; a GET's key is in hand already.
             return Lookup::Miss(key);
         };
@@ -547,7 +547,7 @@ impl PageCache {
                 Precondition::Failed => return answer(precondition_failed()),
             }
         }
-        let mut response = Response::new(Body::from(page.body.clone()));
+        let mut response = Response::new(Body::from(body));
         *response.status_mut() = page.status;
         *response.headers_mut() = headers;
         answer(response)

@@ -4,8 +4,8 @@
 //!
 //! Neither memo is ever taken on trust. The header list only guesses the page key, which is
 //! read in the same call as the stored header list and used only when the stored list is
-//! byte for byte the one remembered; a decoded page is reused only for stored bytes equal to
-//! the ones it was decoded from. So answers are exactly those of reading the header list, then
+//! byte for byte the one remembered; a decoded page head is reused only for a stored page
+//! that starts with the very bytes it was decoded from. So answers are exactly those of reading the header list, then
 //! the page (Django's two lookups), just without the second round trip and the decoding.
 //!
 //! Both memos are bounded: past their size they start afresh, which costs one extra round trip
@@ -26,19 +26,15 @@ use crate::headers::{UrlHash, get_max_age, parse_http_date};
 /// How many URLs' header lists a worker remembers.
 const MAX_HEADER_LISTS: usize = 4096;
 
-/// How many bytes of stored pages a worker keeps decoded (pages read from an in-process cache
-/// share these bytes with it).
-const MAX_DECODED_BYTES: usize = 16 << 20;
+/// How many bytes of stored page heads (their headers) a worker keeps decoded.
+const MAX_HEAD_BYTES: usize = 4 << 20;
 
 /// The memos of one page cache; cheap to clone, clones share them.
 #[derive(Clone, Default)]
 pub(crate) struct Memo {
     header_lists: Arc<Mutex<Bounded<UrlHash, Arc<HeaderList>>>>,
-    pages: Arc<Mutex<Bounded<String, Decoded>>>,
+    pages: Arc<Mutex<Bounded<String, Arc<DecodedPage>>>>,
 }
-
-/// A page's stored bytes and what they decode to.
-type Decoded = (Bytes, Arc<DecodedPage>);
 
 /// A header list as stored (its JSON) and as parsed.
 pub(crate) struct HeaderList {
@@ -46,13 +42,15 @@ pub(crate) struct HeaderList {
     pub(crate) names: Vec<String>,
 }
 
-/// A stored page with what every hit needs of its headers worked out once.
+/// The head of a stored page (all but its body), with what every hit needs of its headers
+/// worked out once.
 pub(crate) struct DecodedPage {
+    /// The head as stored.
+    head: Bytes,
     pub(crate) status: StatusCode,
     pub(crate) fresh_until_ms: i64,
     pub(crate) etag: Option<String>,
     pub(crate) headers: HeaderMap,
-    pub(crate) body: Bytes,
     /// `max-age` and `Expires` (a Unix timestamp), when the page has both: its `Age` follows.
     pub(crate) age_basis: Option<(i64, i64)>,
     pub(crate) last_modified: Option<i64>,
@@ -91,29 +89,27 @@ impl Memo {
         Some(list)
     }
 
-    /// The page stored as `stored` under `key`, decoded (once per stored version); `None`
-    /// when the bytes do not decode.
-    pub(crate) fn page(&self, key: &str, stored: Bytes) -> Option<Arc<DecodedPage>> {
-        if let Some((known, page)) = lock(&self.pages).entries.get_mut(key) {
-            if is_same_buffer(known, &stored) {
-                return Some(Arc::clone(page));
-            }
-            if *known == stored {
-                // The same page in another buffer (read again from Redis, or refilled into
-                // L1): keep the new buffer, so the next read of it is recognised at once.
-                *known = stored;
-                return Some(Arc::clone(page));
-            }
+    /// The page stored as `stored` under `key`: its head decoded (once per stored version of
+    /// the head) and its body; `None` when the bytes do not decode.
+    ///
+    /// A stored page is its head (status, freshness, `ETag`, headers) followed by its body, and
+    /// decoding reads the head alone: equal head bytes decode to the same head, so only they
+    /// are compared, and the body is sliced out of whatever buffer the page came in.
+    pub(crate) fn page(&self, key: &str, stored: &Bytes) -> Option<(Arc<DecodedPage>, Bytes)> {
+        if let Some(page) = lock(&self.pages).entries.get(key)
+            && stored.starts_with(&page.head)
+        {
+            let body = stored.slice(page.head.len()..);
+            return Some((Arc::clone(page), body));
         }
-        let page = Arc::new(DecodedPage::new(StoredPage::decode(stored.clone())?));
-        let weight = stored.len().saturating_add(key.len());
-        lock(&self.pages).insert(
-            key.to_owned(),
-            (stored, Arc::clone(&page)),
-            weight,
-            MAX_DECODED_BYTES,
-        );
-        Some(page)
+        let total = stored.len();
+        let decoded = StoredPage::decode(stored.clone())?;
+        let head = Bytes::copy_from_slice(&stored[..total - decoded.body.len()]);
+        let (page, body) = DecodedPage::new(decoded, head);
+        let page = Arc::new(page);
+        let weight = page.head.len().saturating_add(key.len());
+        lock(&self.pages).insert(key.to_owned(), Arc::clone(&page), weight, MAX_HEAD_BYTES);
+        Some((page, body))
     }
 }
 
@@ -129,7 +125,8 @@ impl HeaderList {
 // === impl DecodedPage ===
 
 impl DecodedPage {
-    fn new(page: StoredPage) -> Self {
+    /// The decoded head of `page`, stored as `head`, and its body.
+    fn new(page: StoredPage, head: Bytes) -> (Self, Bytes) {
         let StoredPage {
             status,
             fresh_until_ms,
@@ -145,15 +142,16 @@ impl DecodedPage {
         let last_modified = header_text(&headers, &LAST_MODIFIED)
             .as_deref()
             .and_then(parse_http_date);
-        Self {
+        let page = Self {
+            head,
             status,
             fresh_until_ms,
             etag: etag.and_then(|etag| etag.to_str().ok().map(str::to_owned)),
             headers,
-            body,
             age_basis,
             last_modified,
-        }
+        };
+        (page, body)
     }
 
     /// The page's headers with `Age` as of `now` (a Unix timestamp), when it has a basis.
@@ -197,13 +195,94 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// Equal bytes, answered at once for two handles on one buffer (an in-process cache hands out
-/// the same one on every read).
+/// the same one on every read). Both are alive, so the buffer cannot have been freed and
+/// reused in between, and `Bytes` never change: same buffer, same content.
 fn same_bytes(a: &Bytes, b: &Bytes) -> bool {
-    is_same_buffer(a, b) || a == b
+    (a.as_ptr() == b.as_ptr() && a.len() == b.len()) || a == b
 }
 
-/// Two handles on the same bytes of one buffer. Both are alive, so the buffer cannot have been
-/// freed and reused in between, and `Bytes` never change: same buffer, same content.
-fn is_same_buffer(a: &Bytes, b: &Bytes) -> bool {
-    a.as_ptr() == b.as_ptr() && a.len() == b.len()
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored(etag: &'static str, max_age: &'static str, body: &'static [u8]) -> Bytes {
+        let mut headers = HeaderMap::new();
+        headers.insert("cache-control", HeaderValue::from_static(max_age));
+        headers.insert(
+            "expires",
+            HeaderValue::from_static("Sun, 06 Nov 1994 08:49:37 GMT"),
+        );
+        let etag = HeaderValue::from_static(etag);
+        StoredPage::encode(
+            StatusCode::OK,
+            0,
+            Some(&etag),
+            &headers,
+            &Bytes::from_static(body),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_page_with_the_same_head_keeps_its_decoded_head_and_takes_the_new_body() {
+        let memo = Memo::default();
+        let (first, body) = memo
+            .page("key", &stored("\"a\"", "max-age=60", b"one"))
+            .unwrap();
+        assert_eq!(body, "one");
+        // The same head in another buffer, with another body.
+        let (second, body) = memo
+            .page("key", &stored("\"a\"", "max-age=60", b"two!"))
+            .unwrap();
+        assert_eq!(body, "two!");
+        assert!(Arc::ptr_eq(&first, &second));
+        assert_eq!(second.age_basis, Some((60, 784_111_777)));
+    }
+
+    #[test]
+    fn a_page_with_another_head_is_decoded_anew() {
+        let memo = Memo::default();
+        let (first, _) = memo
+            .page("key", &stored("\"a\"", "max-age=60", b"one"))
+            .unwrap();
+        let (second, body) = memo
+            .page("key", &stored("\"b\"", "max-age=90", b"one"))
+            .unwrap();
+        assert!(!Arc::ptr_eq(&first, &second));
+        assert_eq!(second.etag.as_deref(), Some("\"b\""));
+        assert_eq!(second.age_basis, Some((90, 784_111_777)));
+        assert_eq!(body, "one");
+        // Another key never shares a head, even with the same bytes.
+        let (other, _) = memo
+            .page("other", &stored("\"b\"", "max-age=90", b"one"))
+            .unwrap();
+        assert!(!Arc::ptr_eq(&second, &other));
+    }
+
+    #[test]
+    fn bytes_that_do_not_decode_are_no_page() {
+        let memo = Memo::default();
+        let page = stored("\"a\"", "max-age=60", b"one");
+        assert!(memo.page("key", &page.slice(..5)).is_none());
+        // A truncated copy of a known head is not taken for it.
+        memo.page("key", &page).unwrap();
+        assert!(memo.page("key", &page.slice(..page.len() - 4)).is_none());
+    }
+
+    #[test]
+    fn a_header_list_is_recognised_by_its_stored_bytes() {
+        let memo = Memo::default();
+        let url = UrlHash::of(&http::Request::new(()));
+        let list = memo
+            .learn_header_list(&url, Bytes::from_static(br#"["accept-language"]"#))
+            .unwrap();
+        assert_eq!(list.names, ["accept-language"]);
+        assert!(list.is_stored_as(&Bytes::copy_from_slice(br#"["accept-language"]"#)));
+        assert!(!list.is_stored_as(&Bytes::from_static(br#"["cookie"]"#)));
+        assert!(memo.header_list(&url).is_some());
+        assert!(
+            memo.learn_header_list(&url, Bytes::from_static(b"{}"))
+                .is_none()
+        );
+    }
 }
