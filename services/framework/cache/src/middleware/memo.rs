@@ -102,11 +102,11 @@ impl Memo {
             let body = stored.slice(page.head.len()..);
             return Some((Arc::clone(page), body));
         }
-        let total = stored.len();
-        let decoded = StoredPage::decode(stored.clone())?;
-        let head = Bytes::copy_from_slice(&stored[..total - decoded.body.len()]);
-        let (page, body) = DecodedPage::new(decoded, head);
-        let page = Arc::new(page);
+        let body = StoredPage::decode(stored.clone())?.body;
+        // Decoded again from a copy of the head alone: the headers then share that copy, not
+        // the buffer of the whole page, which the memo must not keep alive.
+        let head = Bytes::copy_from_slice(&stored[..stored.len() - body.len()]);
+        let page = Arc::new(DecodedPage::new(StoredPage::decode(head.clone())?, head));
         let weight = page.head.len().saturating_add(key.len());
         lock(&self.pages).insert(key.to_owned(), Arc::clone(&page), weight, MAX_HEAD_BYTES);
         Some((page, body))
@@ -125,14 +125,14 @@ impl HeaderList {
 // === impl DecodedPage ===
 
 impl DecodedPage {
-    /// The decoded head of `page`, stored as `head`, and its body.
-    fn new(page: StoredPage, head: Bytes) -> (Self, Bytes) {
+    /// The decoded head of a stored page, stored as `head`.
+    fn new(page: StoredPage, head: Bytes) -> Self {
         let StoredPage {
             status,
             fresh_until_ms,
             etag,
             headers,
-            body,
+            body: _,
         } = page;
         let age_basis = get_max_age(&headers).zip(
             header_text(&headers, &EXPIRES)
@@ -142,7 +142,7 @@ impl DecodedPage {
         let last_modified = header_text(&headers, &LAST_MODIFIED)
             .as_deref()
             .and_then(parse_http_date);
-        let page = Self {
+        Self {
             head,
             status,
             fresh_until_ms,
@@ -150,8 +150,7 @@ impl DecodedPage {
             headers,
             age_basis,
             last_modified,
-        };
-        (page, body)
+        }
     }
 
     /// The page's headers with `Age` as of `now` (a Unix timestamp), when it has a basis.
@@ -257,6 +256,17 @@ mod tests {
             .page("other", &stored("\"b\"", "max-age=90", b"one"))
             .unwrap();
         assert!(!Arc::ptr_eq(&second, &other));
+    }
+
+    #[test]
+    fn the_memo_keeps_no_page_buffer_alive() {
+        let memo = Memo::default();
+        let page = Bytes::from(stored("\"a\"", "max-age=60", b"a body").to_vec());
+        let (decoded, body) = memo.page("key", &page).unwrap();
+        assert!(!page.is_unique(), "the body shares the page's buffer");
+        drop(body);
+        assert!(page.is_unique(), "the memo still shares the page's buffer");
+        assert_eq!(decoded.headers["cache-control"], "max-age=60");
     }
 
     #[test]
