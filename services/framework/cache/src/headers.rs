@@ -21,6 +21,7 @@
 //! ```
 
 use std::convert::Infallible;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -103,7 +104,8 @@ pub struct CachePageLayer {
 #[derive(Clone)]
 pub struct CachePage<S> {
     inner: S,
-    page: PageCache,
+    /// Shared, so that each request takes one reference rather than cloning every setting.
+    page: Arc<PageCache>,
 }
 
 /// A directive value held while patching: `no-cache` may carry several field names.
@@ -641,7 +643,7 @@ impl<S> Layer<S> for CachePageLayer {
     fn layer(&self, inner: S) -> Self::Service {
         CachePage {
             inner,
-            page: self.page.clone(),
+            page: Arc::new(self.page.clone()),
         }
     }
 }

@@ -102,7 +102,8 @@ pub struct UpdateCacheLayer {
 #[derive(Clone)]
 pub struct UpdateCache<S> {
     inner: S,
-    page: PageCache,
+    /// Shared, so that each request takes one reference rather than cloning every setting.
+    page: Arc<PageCache>,
 }
 
 /// Django's `FetchFromCacheMiddleware`: answers GET and HEAD from the cache.
@@ -115,7 +116,8 @@ pub struct FetchFromCacheLayer {
 #[derive(Clone)]
 pub struct FetchFromCache<S> {
     inner: S,
-    page: PageCache,
+    /// Shared, so that each request takes one reference rather than cloning every setting.
+    page: Arc<PageCache>,
 }
 
 /// The settings both halves of the cache middleware (and `cache_page`) share, and their logic.
@@ -249,7 +251,7 @@ impl<S> Layer<S> for UpdateCacheLayer {
     fn layer(&self, inner: S) -> Self::Service {
         UpdateCache {
             inner,
-            page: self.page.clone(),
+            page: Arc::new(self.page.clone()),
         }
     }
 }
@@ -365,7 +367,7 @@ impl<S> Layer<S> for FetchFromCacheLayer {
     fn layer(&self, inner: S) -> Self::Service {
         FetchFromCache {
             inner,
-            page: self.page.clone(),
+            page: Arc::new(self.page.clone()),
         }
     }
 }
