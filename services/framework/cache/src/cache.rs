@@ -93,6 +93,8 @@ pub struct CacheBuilder {
 pub struct Cache {
     shared: Arc<Shared>,
     version: u32,
+    /// `<prefix>:<version>:`, made once rather than on every call.
+    key_head: Arc<str>,
 }
 
 struct Shared {
@@ -204,6 +206,7 @@ impl CacheBuilder {
     /// The cache.
     pub fn build(self) -> Cache {
         Cache {
+            key_head: key_head(&self.key_prefix, self.version),
             shared: Arc::new(Shared {
                 backend: self.backend,
                 key_prefix: self.key_prefix,
@@ -243,7 +246,10 @@ impl Cache {
 
     /// The stored key for `key`: `<prefix>:<version>:<key>` (`:1:foo` with no prefix).
     pub fn make_key(&self, key: &str) -> String {
-        format!("{}:{}:{}", self.shared.key_prefix, self.version, key)
+        let mut full = String::with_capacity(self.key_head.len() + key.len());
+        full.push_str(&self.key_head);
+        full.push_str(key);
+        full
     }
 
     /// The same cache with keys of another version (Django's `version=` argument).
@@ -252,6 +258,7 @@ impl Cache {
         Cache {
             shared: Arc::clone(&self.shared),
             version,
+            key_head: key_head(&self.shared.key_prefix, version),
         }
     }
 
@@ -307,6 +314,43 @@ impl Cache {
                 self.failed("get", &full, &err);
                 None
             }
+        }
+    }
+
+    /// The raw values under `first` and `second` in one backend call (one round trip to
+    /// Redis), for the page cache's speculative read. Only `first` is counted as a hit or a
+    /// miss: the caller counts `second` with [`Cache::count_read`] once it knows it used it.
+    /// `None` when the backend failed (logged and counted as for [`Cache::get_bytes`]).
+    pub(crate) async fn get_bytes_pair(
+        &self,
+        first: &str,
+        second: &str,
+    ) -> Option<(Option<Bytes>, Option<Bytes>)> {
+        let keys = [
+            self.make_and_validate_key(first),
+            self.make_and_validate_key(second),
+        ];
+        match self.shared.backend.get_many(&keys).await {
+            Ok(values) => {
+                let mut values = values.into_iter();
+                let first = values.next().flatten();
+                let second = values.next().flatten();
+                self.count_read(first.is_some());
+                Some((first, second))
+            }
+            Err(err) => {
+                self.failed("get_many", &keys[0], &err);
+                None
+            }
+        }
+    }
+
+    /// Counts a read the caller made through [`Cache::get_bytes_pair`] as a hit or a miss.
+    pub(crate) fn count_read(&self, found: bool) {
+        if found {
+            self.shared.metrics.hits.incr();
+        } else {
+            self.shared.metrics.misses.incr();
         }
     }
 
@@ -546,6 +590,16 @@ impl Cache {
 
     fn make_and_validate_key(&self, key: &str) -> String {
         let full = self.make_key(key);
+        // Most keys are short and printable: a byte scan says so without building warnings
+        // (a character below space or DEL is one byte in UTF-8, and chars never outnumber bytes).
+        // Folded without stopping early, which the compiler turns into a vector loop.
+        if full.len() <= MEMCACHE_MAX_KEY_LENGTH
+            && full.bytes().fold(0_u8, |bad, byte| {
+                bad | u8::from(byte <= b' ') | u8::from(byte == 0x7f)
+            }) == 0
+        {
+            return full;
+        }
         for warning in memcache_key_warnings(&full) {
             tracing::warn!(target: "herd_cache::key", "{warning}");
         }
@@ -653,6 +707,11 @@ pub fn memcache_key_warnings(key: &str) -> Vec<String> {
         ));
     }
     warnings
+}
+
+/// The start of every key of a cache: `<prefix>:<version>:` (Django's `make_key`).
+fn key_head(prefix: &str, version: u32) -> Arc<str> {
+    Arc::from(format!("{prefix}:{version}:"))
 }
 
 fn decode<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> Option<T> {

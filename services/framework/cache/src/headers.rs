@@ -21,6 +21,7 @@
 //! ```
 
 use std::convert::Infallible;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -103,7 +104,8 @@ pub struct CachePageLayer {
 #[derive(Clone)]
 pub struct CachePage<S> {
     inner: S,
-    page: PageCache,
+    /// Shared, so that each request takes one reference rather than cloning every setting.
+    page: Arc<PageCache>,
 }
 
 /// A directive value held while patching: `no-cache` may carry several field names.
@@ -304,6 +306,16 @@ pub fn has_vary_header(headers: &HeaderMap, name: &str) -> bool {
 /// The scheme is the URI's, else an [`http::uri::Scheme`] a middleware stored in the request's
 /// extensions (the security layer does, behind a TLS-terminating proxy), else `http`.
 pub fn build_absolute_uri<B>(request: &http::Request<B>) -> String {
+    let mut uri = String::new();
+    for part in absolute_uri_parts(request) {
+        uri.push_str(part);
+    }
+    uri
+}
+
+/// The pieces of [`build_absolute_uri`], in order, so that the URL can be hashed without
+/// being assembled (the page cache hashes it on every request).
+fn absolute_uri_parts<B>(request: &http::Request<B>) -> [&str; 6] {
     let scheme = request
         .uri()
         .scheme_str()
@@ -317,8 +329,30 @@ pub fn build_absolute_uri<B>(request: &http::Request<B>) -> String {
         .unwrap_or_default();
     let path = request.uri().path();
     match request.uri().query().filter(|query| !query.is_empty()) {
-        Some(query) => format!("{scheme}://{host}{path}?{query}"),
-        None => format!("{scheme}://{host}{path}"),
+        Some(query) => [scheme, "://", host, path, "?", query],
+        None => [scheme, "://", host, path, "", ""],
+    }
+}
+
+/// The hex MD5 of a request's absolute URL, the part of every cache key that names the page.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct UrlHash([u8; 32]);
+
+impl UrlHash {
+    pub(crate) fn of<B>(request: &http::Request<B>) -> Self {
+        let mut digest = Md5::new();
+        for part in absolute_uri_parts(request) {
+            digest.update(part.as_bytes());
+        }
+        let mut hex = [0_u8; 32];
+        // 16 bytes always fit 32 hex digits.
+        let _ = hex::encode_to_slice(digest.finalize(), &mut hex);
+        Self(hex)
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        // Hex digits are ASCII.
+        std::str::from_utf8(&self.0).unwrap_or_default()
     }
 }
 
@@ -353,17 +387,51 @@ pub(crate) fn page_key<B>(
     method: &Method,
     header_list: &[String],
     key_prefix: &str,
+    url: &UrlHash,
 ) -> String {
-    generate_cache_key(request, method, header_list, key_prefix)
+    let mut hex = *EMPTY_MD5_HEX;
+    // A page that varies on nothing (most do) has the MD5 of no bytes, known in advance.
+    if !header_list.is_empty() {
+        let mut values = Md5::new();
+        for name in header_list {
+            hash_header_piece(&mut values, request.headers(), name);
+        }
+        let _ = hex::encode_to_slice(values.finalize(), &mut hex);
+    }
+    let method = method.as_str();
+    let mut key =
+        String::with_capacity(PAGE_KEY_HEAD.len() + key_prefix.len() + method.len() + 3 + 64);
+    for part in [
+        PAGE_KEY_HEAD,
+        key_prefix,
+        ".",
+        method,
+        ".",
+        url.as_str(),
+        ".",
+        std::str::from_utf8(&hex).unwrap_or_default(),
+    ] {
+        key.push_str(part);
+    }
+    key
+}
+
+/// The key of the header list learned for a URL.
+pub(crate) fn header_list_key(key_prefix: &str, url: &UrlHash) -> String {
+    let mut key = String::with_capacity(HEADER_KEY_HEAD.len() + key_prefix.len() + 1 + 32);
+    for part in [HEADER_KEY_HEAD, key_prefix, ".", url.as_str()] {
+        key.push_str(part);
+    }
+    key
 }
 
 /// What concurrent misses on a URL share a flight (and a lock) by before a header list is
 /// learned for it.
-pub(crate) fn url_flight_key<B>(request: &http::Request<B>, key_prefix: &str) -> String {
+pub(crate) fn url_flight_key(request: &Request, key_prefix: &str, url: &UrlHash) -> String {
     format!(
         "views.decorators.cache.cache_flight.{key_prefix}.{}.{}",
         request.method(),
-        md5_hex(build_absolute_uri(request).as_bytes())
+        url.as_str()
     )
 }
 
@@ -575,7 +643,7 @@ impl<S> Layer<S> for CachePageLayer {
     fn layer(&self, inner: S) -> Self::Service {
         CachePage {
             inner,
-            page: self.page.clone(),
+            page: Arc::new(self.page.clone()),
         }
     }
 }
@@ -736,10 +804,7 @@ pub(crate) fn set_header(headers: &mut HeaderMap, name: http::HeaderName, value:
 }
 
 fn cache_header_key<B>(key_prefix: &str, request: &http::Request<B>) -> String {
-    format!(
-        "views.decorators.cache.cache_header.{key_prefix}.{}",
-        md5_hex(build_absolute_uri(request).as_bytes())
-    )
+    header_list_key(key_prefix, &UrlHash::of(request))
 }
 
 /// The page key: each listed header contributes `<bytes>:<value>,`, or `-,` when the request
@@ -750,39 +815,49 @@ fn generate_cache_key<B>(
     header_list: &[String],
     key_prefix: &str,
 ) -> String {
-    let mut values = Md5::new();
-    for name in header_list {
-        let piece = match joined_by_comma(request.headers(), name) {
-            Some(value) => {
-                let mut piece = format!("{}:", value.len()).into_bytes();
-                piece.extend_from_slice(&value);
-                piece.push(b',');
-                piece
-            }
-            None => b"-,".to_vec(),
-        };
-        values.update(&piece);
-    }
-    format!(
-        "views.decorators.cache.cache_page.{key_prefix}.{method}.{}.{}",
-        md5_hex(build_absolute_uri(request).as_bytes()),
-        hex::encode(values.finalize())
+    page_key(
+        request,
+        method,
+        header_list,
+        key_prefix,
+        &UrlHash::of(request),
     )
 }
 
-/// The request header's values joined with `,`, as Django's `META` holds repeated headers.
-fn joined_by_comma(headers: &HeaderMap, name: &str) -> Option<Vec<u8>> {
-    let mut values = headers.get_all(name).iter().peekable();
-    values.peek()?;
-    let mut joined = Vec::new();
-    for (index, value) in values.enumerate() {
-        if index > 0 {
-            joined.push(b',');
-        }
-        joined.extend_from_slice(value.as_bytes());
+/// Feeds one listed header's piece of the page key to `digest`: `<bytes>:<value>,` with the
+/// request's values joined by `,` (as Django's `META` holds repeated headers), or `-,`.
+fn hash_header_piece(digest: &mut Md5, headers: &HeaderMap, name: &str) {
+    let values = headers.get_all(name);
+    let mut count = 0;
+    let mut len = 0;
+    for value in &values {
+        count += 1;
+        len += value.len();
     }
-    Some(joined)
+    if count == 0 {
+        digest.update(b"-,");
+        return;
+    }
+    let len = len + (count - 1);
+    digest.update(len.to_string().as_bytes());
+    digest.update(b":");
+    for (index, value) in values.iter().enumerate() {
+        if index > 0 {
+            digest.update(b",");
+        }
+        digest.update(value.as_bytes());
+    }
+    digest.update(b",");
 }
+
+/// The hex MD5 of no bytes: the varied-headers part of the key of a page that varies on none.
+const EMPTY_MD5_HEX: &[u8; 32] = b"d41d8cd98f00b204e9800998ecf8427e";
+
+/// The start of every page key, before the middleware's key prefix.
+const PAGE_KEY_HEAD: &str = "views.decorators.cache.cache_page.";
+
+/// The start of every header-list key, before the middleware's key prefix.
+const HEADER_KEY_HEAD: &str = "views.decorators.cache.cache_header.";
 
 /// The lower-case hex MD5 of `bytes`.
 pub(crate) fn md5_hex(bytes: &[u8]) -> String {

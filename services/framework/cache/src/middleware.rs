@@ -37,6 +37,7 @@
 //! ```
 
 mod flight;
+mod memo;
 mod page;
 
 use std::convert::Infallible;
@@ -46,21 +47,23 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use herd_core::{Body, IntoResponse, Request, Response};
-use http::header::{AGE, AUTHORIZATION, ETAG, EXPIRES, LAST_MODIFIED, SET_COOKIE};
+use http::header::{AUTHORIZATION, ETAG, SET_COOKIE};
 use http::uri::Scheme;
-use http::{HeaderName, HeaderValue, Method, StatusCode};
+use http::{HeaderName, Method, StatusCode};
 use tower::{Layer, Service, ServiceExt};
 
 use crate::backend::BoxFuture;
 use crate::cache::{Cache, Timeout};
-use crate::conditional::{Precondition, evaluate, header_text, not_modified, precondition_failed};
+use crate::conditional::{Precondition, evaluate, not_modified, precondition_failed};
 use crate::headers::{
-    CacheControl, cache_control_directives, get_max_age, has_vary_header, learn_cache_key,
-    learned_header_list, md5_hex, now_millis, now_timestamp, page_key, parse_http_date,
-    patch_cache_control, patch_response_headers, patch_vary_headers, set_header, url_flight_key,
+    CacheControl, UrlHash, cache_control_directives, get_max_age, has_vary_header, header_list_key,
+    learn_cache_key, md5_hex, now_millis, now_timestamp, page_key, patch_cache_control,
+    patch_response_headers, patch_vary_headers, set_header, url_flight_key,
 };
 use crate::stampede::LOCK_WAIT;
+use bytes::Bytes;
 pub(crate) use flight::{PageFlight, Resolution, StaleEntry, refresh_request};
+use memo::{HeaderList, Memo};
 use page::StoredPage;
 
 /// Django's `CACHE_MIDDLEWARE_SECONDS` default: how long the per-site cache keeps a page whose
@@ -99,7 +102,8 @@ pub struct UpdateCacheLayer {
 #[derive(Clone)]
 pub struct UpdateCache<S> {
     inner: S,
-    page: PageCache,
+    /// Shared, so that each request takes one reference rather than cloning every setting.
+    page: Arc<PageCache>,
 }
 
 /// Django's `FetchFromCacheMiddleware`: answers GET and HEAD from the cache.
@@ -112,7 +116,8 @@ pub struct FetchFromCacheLayer {
 #[derive(Clone)]
 pub struct FetchFromCache<S> {
     inner: S,
-    page: PageCache,
+    /// Shared, so that each request takes one reference rather than cloning every setting.
+    page: Arc<PageCache>,
 }
 
 /// The settings both halves of the cache middleware (and `cache_page`) share, and their logic.
@@ -127,6 +132,8 @@ pub(crate) struct PageCache {
     stale_while_revalidate: u64,
     /// How long a leader that finds another worker's lock waits for its page.
     lock_wait: Duration,
+    /// The header lists and pages this worker read last.
+    memo: Memo,
 }
 
 /// What the cache says about a request.
@@ -244,7 +251,7 @@ impl<S> Layer<S> for UpdateCacheLayer {
     fn layer(&self, inner: S) -> Self::Service {
         UpdateCache {
             inner,
-            page: self.page.clone(),
+            page: Arc::new(self.page.clone()),
         }
     }
 }
@@ -360,7 +367,7 @@ impl<S> Layer<S> for FetchFromCacheLayer {
     fn layer(&self, inner: S) -> Self::Service {
         FetchFromCache {
             inner,
-            page: self.page.clone(),
+            page: Arc::new(self.page.clone()),
         }
     }
 }
@@ -451,6 +458,7 @@ impl PageCache {
             page_timeout,
             stale_while_revalidate: DEFAULT_STALE_WHILE_REVALIDATE,
             lock_wait: LOCK_WAIT,
+            memo: Memo::default(),
         }
     }
 
@@ -470,36 +478,57 @@ impl PageCache {
     }
 
     /// Django's `FetchFromCacheMiddleware.process_request`, plus the conditional answer.
+    ///
+    /// Django reads the header list learned for the URL, then the page under the key it gives.
+    /// Once a header list has been read for the URL, both are read in one call (one round
+    /// trip to Redis) under the key the remembered list gives, and that page is used only when
+    /// the stored list is the remembered one; otherwise the page is read again under the key
+    /// of the list just read ([`memo`]).
     pub(crate) async fn lookup(&self, request: &Request) -> Lookup {
         let method = request.method();
         if !is_cacheable_method(method) {
             return Lookup::Skip;
         }
-        let Some(header_list) = learned_header_list(request, &self.key_prefix, &self.cache).await
-        else {
-            return Lookup::Miss(url_flight_key(request, &self.key_prefix));
+        let url = UrlHash::of(request);
+        let Some((header_list, read)) = self.header_list(request, &url).await else {
+            return Lookup::Miss(url_flight_key(request, &self.key_prefix, &url));
         };
-        let mut key = page_key(request, &Method::GET, &header_list, &self.key_prefix);
+        let (mut key, stored) = if let Some(read) = read {
+            read
+        } else {
+            let key = page_key(
+                request,
+                &Method::GET,
+                &header_list.names,
+                &self.key_prefix,
+                &url,
+            );
+            let stored = self.cache.get_bytes(&key).await;
+            (key, stored)
+        };
         let mut key_method = Method::GET;
-        let mut stored = self.read(&key).await;
-        if stored.is_none() && *method == Method::HEAD {
-            key = page_key(request, &Method::HEAD, &header_list, &self.key_prefix);
+        let mut page = stored.and_then(|stored| self.memo.page(&key, &stored));
+        if page.is_none() && *method == Method::HEAD {
+            key = page_key(
+                request,
+                &Method::HEAD,
+                &header_list.names,
+                &self.key_prefix,
+                &url,
+            );
             key_method = Method::HEAD;
-            stored = self.read(&key).await;
+            page = self
+                .cache
+                .get_bytes(&key)
+                .await
+                .and_then(|stored| self.memo.page(&key, &stored));
         }
-        let Some(page) = stored else {
+        let Some((page, body)) = page else {
             // Update stores under the request's own method; a GET's key is in hand already.
             return Lookup::Miss(key);
         };
 
-        let StoredPage {
-            status,
-            fresh_until_ms,
-            etag,
-            mut headers,
-            body,
-        } = page;
-        let stale = (now_millis() >= fresh_until_ms).then_some(StaleEntry {
+        let stale = (now_millis() >= page.fresh_until_ms).then_some(StaleEntry {
             key,
             method: key_method,
         });
@@ -507,34 +536,47 @@ impl PageCache {
             Some(entry) => Lookup::Stale(Box::new(response), entry),
             None => Lookup::Hit(Box::new(response)),
         };
-        if let (Some(max_age), Some(expires)) = (
-            get_max_age(&headers),
-            header_text(&headers, &EXPIRES)
-                .as_deref()
-                .and_then(parse_http_date),
-        ) {
-            // A clock turned back must not give a negative age.
-            let age = max_age
-                .saturating_sub(expires.saturating_sub(now_timestamp()))
-                .max(0);
-            headers.insert(AGE, HeaderValue::from(age));
-        }
-
-        let etag = etag.and_then(|etag| etag.to_str().ok().map(str::to_owned));
-        let last_modified = header_text(&headers, &LAST_MODIFIED)
-            .as_deref()
-            .and_then(parse_http_date);
-        if etag.is_some() || last_modified.is_some() {
-            match evaluate(method, request.headers(), etag.as_deref(), last_modified) {
+        let headers = page.headers_at(now_timestamp());
+        if page.etag.is_some() || page.last_modified.is_some() {
+            match evaluate(
+                method,
+                request.headers(),
+                page.etag.as_deref(),
+                page.last_modified,
+            ) {
                 Precondition::Proceed => {}
                 Precondition::NotModified => return answer(not_modified(Some(&headers))),
                 Precondition::Failed => return answer(precondition_failed()),
             }
         }
         let mut response = Response::new(Body::from(body));
-        *response.status_mut() = status;
+        *response.status_mut() = page.status;
         *response.headers_mut() = headers;
         answer(response)
+    }
+
+    /// The header list learned for the URL, with the GET page read along with it when the
+    /// list is the one remembered (its key and what it holds); `None` when no usable list is
+    /// stored.
+    async fn header_list(
+        &self,
+        request: &Request,
+        url: &UrlHash,
+    ) -> Option<(Arc<HeaderList>, Option<(String, Option<Bytes>)>)> {
+        let header_key = header_list_key(&self.key_prefix, url);
+        let Some(known) = self.memo.header_list(url) else {
+            let stored = self.cache.get_bytes(&header_key).await?;
+            return Some((self.memo.learn_header_list(url, stored)?, None));
+        };
+        let guess = page_key(request, &Method::GET, &known.names, &self.key_prefix, url);
+        let (stored, page) = self.cache.get_bytes_pair(&header_key, &guess).await?;
+        let stored = stored?;
+        if known.is_stored_as(&stored) {
+            self.cache.count_read(page.is_some());
+            return Some((known, Some((guess, page))));
+        }
+        // Another list now: the guessed page is not the one Django would read.
+        Some((self.memo.learn_header_list(url, stored)?, None))
     }
 
     /// Django's `UpdateCacheMiddleware.process_response`, with Herd's stricter storing rule;

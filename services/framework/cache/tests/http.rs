@@ -296,6 +296,115 @@ async fn a_varied_header_absent_and_empty_are_distinct_entries() {
     assert_eq!(calls.count(), 3);
 }
 
+/// A view answering `<worker> <value of header>`, varying on `header`.
+fn varying_on(
+    calls: &Calls,
+    worker: &'static str,
+    header: &'static str,
+) -> impl Fn(Request) -> std::future::Ready<Response> + Clone + Send + Sync + 'static {
+    counted(calls, move |request| {
+        let value = request
+            .headers()
+            .get(header)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or("-");
+        let mut response = Html(format!("{worker} {value}")).into_response();
+        response
+            .headers_mut()
+            .insert("vary", HeaderValue::from_static(header));
+        response
+    })
+}
+
+#[tokio::test]
+async fn a_header_list_changed_by_another_worker_gives_the_variant_of_the_new_list() {
+    let cache = local_cache();
+    let (first_calls, second_calls) = (Calls::default(), Calls::default());
+    // Two workers over one cache: each remembers the header list it read last.
+    let first = TestClient::new(site(
+        &cache,
+        vec![path(
+            "page/",
+            varying_on(&first_calls, "first", "accept-language"),
+        )],
+    ));
+    let second = TestClient::new(site(
+        &cache,
+        vec![path("page/", varying_on(&second_calls, "second", "cookie"))],
+    ));
+    let english_a = || get_with("/page/", &[("accept-language", "en"), ("cookie", "a")]);
+
+    first.request(english_a()).await;
+    let hit = first.request(english_a()).await;
+    assert_eq!((hit.text(), first_calls.count()), ("first en", 1));
+    // The second worker misses on French, renders a page varying on Cookie, and so replaces
+    // the URL's header list; the English page stays stored under its old key.
+    let french = second
+        .request(get_with(
+            "/page/",
+            &[("accept-language", "fr"), ("cookie", "a")],
+        ))
+        .await;
+    assert_eq!(french.text(), "second a");
+
+    // The first worker still remembers the Accept-Language list, but the stored list rules:
+    // the page is the one for cookie `a`, as reading the list and then the page gives.
+    let after = first.request(english_a()).await;
+    assert_eq!(after.text(), "second a");
+    assert!(after.header("age").is_some());
+    assert_eq!((first_calls.count(), second_calls.count()), (1, 1));
+    // Under the new list a cookie of its own is a page of its own.
+    let other = first
+        .request(get_with(
+            "/page/",
+            &[("accept-language", "en"), ("cookie", "b")],
+        ))
+        .await;
+    assert_eq!((other.text(), first_calls.count()), ("first en", 2));
+}
+
+#[tokio::test]
+async fn a_remembered_header_list_keeps_each_variant_apart() {
+    let cache = local_cache();
+    let calls = Calls::default();
+    let client = TestClient::new(site(
+        &cache,
+        vec![path(
+            "page/",
+            varying_on(&calls, "worker", "accept-language"),
+        )],
+    ));
+    let language = |value: &'static str| get_with("/page/", &[("accept-language", value)]);
+
+    for _ in 0..3 {
+        for value in ["en", "fr", "de"] {
+            let response = client.request(language(value)).await;
+            assert_eq!(response.text(), format!("worker {value}"));
+        }
+    }
+
+    assert_eq!(calls.count(), 3);
+}
+
+#[tokio::test]
+async fn a_page_replaced_in_the_cache_is_served_anew_not_from_the_decoded_copy() {
+    let cache = local_cache();
+    let calls = Calls::default();
+    let client = TestClient::new(site(
+        &cache,
+        vec![path("page/", counted(&calls, |_| page()))],
+    ));
+
+    client.get("/page/").await;
+    assert_eq!(client.get("/page/").await.header("x-call"), Some("1"));
+    cache.clear().await;
+    client.get("/page/").await;
+
+    let hit = client.get("/page/").await;
+    assert_eq!(hit.header("x-call"), Some("2"));
+    assert!(hit.header("age").is_some());
+}
+
 #[tokio::test]
 async fn head_uses_the_get_entry_and_falls_back_to_its_own() {
     let cache = local_cache();
@@ -502,6 +611,55 @@ async fn per_site_cache_is_shared_by_workers_through_redis() {
         2,
         "the purge reached the page the other worker reads"
     );
+}
+
+#[tokio::test]
+async fn a_redis_hit_on_a_url_read_before_takes_one_round_trip() {
+    let redis = TestRedis::new().await;
+    let prefix = redis.prefix().trim_end_matches(':');
+    let backend = RedisBackend::connect(redis.url(), prefix).await.unwrap();
+    let cache = Cache::builder(Arc::new(backend.clone()))
+        .key_prefix(prefix)
+        .build();
+    let calls = Calls::default();
+    let client = TestClient::new(site(
+        &cache,
+        vec![path(
+            "page/",
+            varying_on(&calls, "worker", "accept-language"),
+        )],
+    ));
+    let english = || get_with("/page/", &[("accept-language", "en")]);
+    let round_trips = || backend.metrics().snapshot().redis_calls;
+
+    client.request(english()).await;
+    // The first hit reads the header list, then the page: Django's two lookups.
+    let before = round_trips();
+    client.request(english()).await;
+    assert_eq!(round_trips() - before, 2);
+
+    let before = round_trips();
+    let hit = client.request(english()).await;
+    assert_eq!(
+        round_trips() - before,
+        1,
+        "header list and page in one MGET"
+    );
+    assert_eq!((hit.text(), calls.count()), ("worker en", 1));
+    assert!(hit.header("age").is_some());
+    // Another value of the varied header is another page, still in one round trip.
+    let before = round_trips();
+    let french = client
+        .request(get_with("/page/", &[("accept-language", "fr")]))
+        .await;
+    assert_eq!((french.text(), calls.count()), ("worker fr", 2));
+    assert!(round_trips() - before >= 1);
+    let before = round_trips();
+    client
+        .request(get_with("/page/", &[("accept-language", "fr")]))
+        .await;
+    assert_eq!(round_trips() - before, 1);
+    assert_eq!(calls.count(), 2);
 }
 
 // --- per-view decorators ---

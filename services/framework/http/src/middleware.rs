@@ -26,7 +26,9 @@ use herd_core::{App, Body, Request, Settings};
 use http::HeaderName;
 use tower::ServiceBuilder;
 use tower::util::BoxCloneSyncService;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 use tower_http::trace::TraceLayer;
 
 pub use allowed_hosts::{AllowedHosts, AllowedHostsLayer};
@@ -44,7 +46,7 @@ pub fn stack(settings: &Settings, readiness: Readiness, app: App) -> App {
     let handler_timeout =
         Duration::try_from_secs_f64(settings.server.handler_timeout).unwrap_or_default();
     let service = ServiceBuilder::new()
-        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, RandomRequestId))
         .map_response(|response: http::Response<_>| response.map(Body::new))
         .layer(TraceLayer::new_for_http().make_span_with(make_span))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
@@ -58,6 +60,20 @@ pub fn stack(settings: &Settings, readiness: Readiness, app: App) -> App {
         ))
         .service(app);
     BoxCloneSyncService::new(service)
+}
+
+/// Makes a request id: a random (version 4) UUID, as tower-http's `MakeRequestUuid`, but
+/// drawn from the thread's seeded generator rather than a `getrandom` call per request.
+#[derive(Clone, Copy, Debug, Default)]
+struct RandomRequestId;
+
+impl MakeRequestId for RandomRequestId {
+    fn make_request_id<B>(&mut self, _request: &http::Request<B>) -> Option<RequestId> {
+        let uuid = uuid::Builder::from_random_bytes(rand::random()).into_uuid();
+        let mut text = [0_u8; uuid::fmt::Hyphenated::LENGTH];
+        let text = uuid.hyphenated().encode_lower(&mut text);
+        http::HeaderValue::from_str(text).ok().map(RequestId::new)
+    }
 }
 
 /// The request's span: method, path (not the query, which may carry personal data) and id.

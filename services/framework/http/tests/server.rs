@@ -586,6 +586,21 @@ async fn responses_carry_a_request_id() {
     );
 }
 
+#[tokio::test]
+async fn generated_request_ids_are_distinct_version_4_uuids() {
+    let (client, _) = in_process(&settings(&[]), Readiness::new());
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..50 {
+        let response = client.get("/hello").await;
+        let id = response.header("x-request-id").unwrap();
+        let uuid = uuid::Uuid::parse_str(id).unwrap();
+        assert_eq!(uuid.get_version_num(), 4, "{id}");
+        assert_eq!(uuid.get_variant(), uuid::Variant::RFC4122, "{id}");
+        assert_eq!(id, uuid.hyphenated().to_string(), "lower-case, hyphenated");
+        assert!(seen.insert(id.to_owned()), "{id} came twice");
+    }
+}
+
 // === health ===
 
 #[tokio::test(start_paused = true)]

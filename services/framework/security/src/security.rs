@@ -31,6 +31,10 @@ use tower::{Layer, Service};
 use crate::error::{Result, SecurityError};
 use crate::x_frame_options::set_x_frame_options;
 
+/// Not among `http`'s named headers; parsed once, not on every response.
+const CROSS_ORIGIN_OPENER_POLICY: HeaderName =
+    HeaderName::from_static("cross-origin-opener-policy");
+
 /// The methods a view may see; anything else is answered 405 listing these.
 const ALLOWED_METHODS: [Method; 7] = [
     Method::GET,
@@ -332,7 +336,7 @@ impl Shared {
         }
         if let Some(value) = &self.cross_origin_opener_policy {
             headers
-                .entry(HeaderName::from_static("cross-origin-opener-policy"))
+                .entry(CROSS_ORIGIN_OPENER_POLICY)
                 .or_insert_with(|| value.clone());
         }
     }

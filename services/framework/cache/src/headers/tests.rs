@@ -249,6 +249,12 @@ fn page_key_has_django_structure() {
 }
 
 #[test]
+fn the_key_of_a_page_varying_on_nothing_ends_in_the_md5_of_no_bytes() {
+    let key = generate_cache_key(&request("/", &[]), &Method::GET, &[], "");
+    assert!(key.ends_with(&format!(".{}", md5_hex(b""))), "{key}");
+}
+
+#[test]
 fn absent_and_empty_headers_give_different_keys() {
     let list = ["accept-language".to_owned()];
     let absent = generate_cache_key(&request("/", &[]), &Method::GET, &list, "");
