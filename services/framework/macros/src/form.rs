@@ -6,7 +6,7 @@
 
 use proc_macro2::TokenStream as TokenStream2;
 use quote::quote;
-use syn::{Data, DeriveInput, Fields, LitBool, LitInt, LitStr, Type};
+use syn::{DeriveInput, LitBool, LitInt, LitStr, Type};
 
 /// One field with its `#[form(...)]` options.
 struct FieldInfo {
@@ -24,24 +24,7 @@ struct FieldInfo {
 }
 
 pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
-    if !input.generics.params.is_empty() {
-        return Err(syn::Error::new_spanned(
-            &input.generics,
-            "a Form cannot be generic",
-        ));
-    }
-    let Data::Struct(data) = &input.data else {
-        return Err(syn::Error::new_spanned(
-            &input.ident,
-            "Form can only be derived for a struct",
-        ));
-    };
-    let Fields::Named(fields_named) = &data.fields else {
-        return Err(syn::Error::new_spanned(
-            &input.ident,
-            "Form needs a struct with named fields",
-        ));
-    };
+    let fields_named = crate::named_fields(input, "Form")?;
     let StructOptions { krate, model } = struct_options(input)?;
     let fields = fields_named
         .named

@@ -83,29 +83,8 @@ struct FieldInfo {
     db_column: Option<String>,
 }
 
-#[expect(
-    clippy::too_many_lines,
-    reason = "the generated impl reads best as one quote! block"
-)]
 fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
-    if !input.generics.params.is_empty() {
-        return Err(syn::Error::new_spanned(
-            &input.generics,
-            "a Model cannot be generic",
-        ));
-    }
-    let Data::Struct(data) = &input.data else {
-        return Err(syn::Error::new_spanned(
-            &input.ident,
-            "Model can only be derived for a struct",
-        ));
-    };
-    let Fields::Named(named) = &data.fields else {
-        return Err(syn::Error::new_spanned(
-            &input.ident,
-            "Model needs a struct with named fields",
-        ));
-    };
+    let named = named_fields(input, "Model")?;
     let attrs = model_attrs(input)?;
     let Some(app) = attrs.app.clone() else {
         return Err(syn::Error::new_spanned(
@@ -394,4 +373,31 @@ fn is_foreign_key(ty: &Type) -> bool {
         return is_foreign_key(inner);
     }
     false
+}
+
+/// The named fields of the plain (non-generic) struct `derive` is applied to, or the error
+/// that says why `derive` does not apply.
+pub(crate) fn named_fields<'a>(
+    input: &'a DeriveInput,
+    derive: &str,
+) -> syn::Result<&'a syn::FieldsNamed> {
+    if !input.generics.params.is_empty() {
+        return Err(syn::Error::new_spanned(
+            &input.generics,
+            format!("a {derive} cannot be generic"),
+        ));
+    }
+    let Data::Struct(data) = &input.data else {
+        return Err(syn::Error::new_spanned(
+            &input.ident,
+            format!("{derive} can only be derived for a struct"),
+        ));
+    };
+    let Fields::Named(named) = &data.fields else {
+        return Err(syn::Error::new_spanned(
+            &input.ident,
+            format!("{derive} needs a struct with named fields"),
+        ));
+    };
+    Ok(named)
 }

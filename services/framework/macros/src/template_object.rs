@@ -14,7 +14,7 @@
 
 use proc_macro2::TokenStream as TokenStream2;
 use quote::quote;
-use syn::{Data, DeriveInput, Fields, LitStr};
+use syn::{DeriveInput, LitStr};
 
 /// Container-level serde attributes that do not change what serialization of a struct with
 /// named fields produces, so the object can ignore them.
@@ -39,24 +39,7 @@ struct Exposed {
 }
 
 pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
-    if !input.generics.params.is_empty() {
-        return Err(syn::Error::new_spanned(
-            &input.generics,
-            "a TemplateObject cannot be generic",
-        ));
-    }
-    let Data::Struct(data) = &input.data else {
-        return Err(syn::Error::new_spanned(
-            &input.ident,
-            "TemplateObject can only be derived for a struct",
-        ));
-    };
-    let Fields::Named(struct_fields) = &data.fields else {
-        return Err(syn::Error::new_spanned(
-            &input.ident,
-            "TemplateObject needs a struct with named fields",
-        ));
-    };
+    let struct_fields = crate::named_fields(input, "TemplateObject")?;
     let krate = crate_path(input)?;
     check_container_serde(input)?;
     let mut fields = Vec::new();
