@@ -7,6 +7,9 @@
 //! its request head within `server.header_read_timeout` is disconnected; that includes one that
 //! sends nothing at all, which hyper's own timer would not catch because the protocol sniffing
 //! (HTTP/1 or HTTP/2) runs before it starts.
+//! Between requests an HTTP/1 connection may stay idle for
+//! `server.keep_alive_timeout` (75 s, longer than a router keeps its pooled connections); the
+//! header timeout counts from the first byte of each request head.
 //!
 //! A request body is read whole before the app sees the request, as Django's servers do: one
 //! that grows past `server.max_body_bytes` gets 413, one not received within
@@ -21,6 +24,7 @@
 //! 4. after at most `server.drain_deadline` the connections still open are dropped and
 //!    [`Server::serve`] returns.
 
+mod head_timer;
 mod io;
 
 use std::convert::Infallible;
@@ -43,12 +47,15 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 use tower::ServiceExt;
 
+use self::head_timer::{Activity, HeadTimer};
 use crate::middleware::health::Readiness;
 
 /// Longest request target served; longer ones get 414 (RELIABILITY.md §1).
 const MAX_URI_BYTES: usize = 8 * 1024;
 /// Largest request head hyper buffers; larger ones get 431.
 const MAX_HEAD_BYTES: usize = 64 * 1024;
+/// What a disabled timeout waits: for ever, as far as a connection is concerned.
+const IDLE_FOR_EVER: Duration = Duration::from_hours(100 * 365 * 24);
 /// Pause after a failed `accept`, so that running out of file descriptors does not spin.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
@@ -75,6 +82,13 @@ pub struct Server {
 /// this is the router; `X-Forwarded-For` carries the client.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ClientAddr(pub SocketAddr);
+
+/// How long a connection may take over a request head, and stay idle between requests.
+#[derive(Clone, Copy, Debug)]
+struct Timeouts {
+    header: Option<Duration>,
+    keep_alive: Duration,
+}
 
 /// Turns hyper's requests into the app's, applying the limits that need the raw request.
 #[derive(Clone)]
@@ -108,9 +122,12 @@ impl Server {
     ) -> std::io::Result<()> {
         let addr = listener.local_addr()?;
         let header_timeout = seconds(self.settings.header_read_timeout);
+        let timeouts = Timeouts {
+            header: header_timeout,
+            keep_alive: seconds(self.settings.keep_alive_timeout).unwrap_or(IDLE_FOR_EVER),
+        };
         let drain_delay = seconds(self.settings.drain_delay).unwrap_or_default();
         let drain_deadline = seconds(self.settings.drain_deadline).unwrap_or_default();
-        let builder = Arc::new(builder(header_timeout));
         let handler = Handler {
             app,
             max_body_bytes: self.settings.max_body_bytes,
@@ -122,10 +139,9 @@ impl Server {
             connections.spawn(serve_connection(
                 stream,
                 peer,
-                Arc::clone(&builder),
                 handler.clone(),
                 graceful.watcher(),
-                header_timeout,
+                timeouts,
             ));
         };
         tracing::info!(%addr, "listening");
@@ -247,12 +263,13 @@ fn refused(status: StatusCode, version: Version) -> Response {
 
 // === private functions ===
 
-fn builder(header_timeout: Option<Duration>) -> auto::Builder<TokioExecutor> {
+/// The connection's HTTP/1 and HTTP/2 settings; HTTP/1's header timer is `timer`.
+fn builder(header_timeout: Duration, timer: HeadTimer) -> auto::Builder<TokioExecutor> {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(header_timeout)
+        .timer(timer)
+        .header_read_timeout(Some(header_timeout))
         .max_buf_size(MAX_HEAD_BYTES)
         .keep_alive(true);
     builder
@@ -265,15 +282,20 @@ fn builder(header_timeout: Option<Duration>) -> auto::Builder<TokioExecutor> {
 async fn serve_connection(
     stream: TcpStream,
     peer: SocketAddr,
-    builder: Arc<auto::Builder<TokioExecutor>>,
     handler: Handler,
     watcher: Watcher,
-    header_timeout: Option<Duration>,
+    timeouts: Timeouts,
 ) {
     if let Err(err) = stream.set_nodelay(true) {
         tracing::debug!(%peer, error = %err, "could not set TCP_NODELAY");
     }
-    let Some(io) = io::sniff(stream, header_timeout).await else {
+    let activity = Activity::new();
+    // hyper's header timer is always armed, so that the keep-alive timeout applies even when
+    // the header timeout is off.
+    let header_timeout = timeouts.header.unwrap_or(IDLE_FOR_EVER);
+    let timer = HeadTimer::new(Arc::clone(&activity), header_timeout, timeouts.keep_alive);
+    let builder = builder(header_timeout, timer);
+    let Some(io) = io::sniff(stream, timeouts.header, activity).await else {
         tracing::debug!(%peer, "connection closed before a request started");
         return;
     };

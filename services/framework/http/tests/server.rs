@@ -345,6 +345,87 @@ async fn the_handler_timeout_starts_once_the_body_has_arrived() {
     );
 }
 
+/// Reads one whole `Content-Length` response (head and body) from a kept-alive connection.
+async fn read_response(stream: &mut TcpStream) -> String {
+    let mut response = Vec::new();
+    let mut chunk = [0_u8; 4096];
+    loop {
+        let read = timeout(PATIENCE, stream.read(&mut chunk))
+            .await
+            .expect("a response")
+            .unwrap();
+        assert!(read > 0, "closed mid-response: {response:?}");
+        response.extend_from_slice(&chunk[..read]);
+        let text = String::from_utf8_lossy(&response).into_owned();
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let length: usize = head
+                .lines()
+                .find_map(|line| line.strip_prefix("content-length: "))
+                .and_then(|value| value.trim().parse().ok())
+                .unwrap_or(0);
+            if body.len() >= length {
+                return text;
+            }
+        }
+    }
+}
+
+/// Waits until the server closes `stream`; returns how long that took.
+async fn closed_after(stream: &mut TcpStream) -> Duration {
+    let started = Instant::now();
+    let mut rest = Vec::new();
+    let _ = timeout(PATIENCE, stream.read_to_end(&mut rest))
+        .await
+        .expect("the server closes the connection");
+    started.elapsed()
+}
+
+#[tokio::test]
+async fn an_idle_keep_alive_connection_outlives_the_header_timeout_until_the_keep_alive_timeout() {
+    let server = start(&settings(&[
+        ("HERD_SERVER__HEADER_READ_TIMEOUT", "0.3"),
+        ("HERD_SERVER__KEEP_ALIVE_TIMEOUT", "1.2"),
+    ]))
+    .await;
+    let request = b"GET /hello HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    stream.write_all(request).await.unwrap();
+    assert!(read_response(&mut stream).await.starts_with("HTTP/1.1 200"));
+
+    // Idle for twice the header timeout: the connection is still there.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    stream.write_all(request).await.unwrap();
+    assert!(read_response(&mut stream).await.ends_with("hello"));
+
+    let idle = closed_after(&mut stream).await;
+    assert!(
+        idle >= Duration::from_millis(900) && idle < Duration::from_secs(4),
+        "closed after {idle:?} idle"
+    );
+}
+
+#[tokio::test]
+async fn a_later_request_head_that_stalls_is_cut_at_the_header_timeout() {
+    let server = start(&settings(&[
+        ("HERD_SERVER__HEADER_READ_TIMEOUT", "0.3"),
+        ("HERD_SERVER__KEEP_ALIVE_TIMEOUT", "30"),
+    ]))
+    .await;
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    stream
+        .write_all(b"GET /hello HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .await
+        .unwrap();
+    assert!(read_response(&mut stream).await.starts_with("HTTP/1.1 200"));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    stream
+        .write_all(b"GET /hello HTTP/1.1\r\nHost: loc")
+        .await
+        .unwrap();
+    let stalled = closed_after(&mut stream).await;
+    assert!(stalled < Duration::from_secs(3), "closed after {stalled:?}");
+}
+
 #[tokio::test]
 async fn slow_headers_are_closed_after_the_header_timeout() {
     let server = start(&settings(&[("HERD_SERVER__HEADER_READ_TIMEOUT", "0.3")])).await;

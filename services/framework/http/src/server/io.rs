@@ -6,6 +6,7 @@
 
 use std::io;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -13,27 +14,39 @@ use bytes::{Buf, Bytes};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
+use super::head_timer::Activity;
+
 /// The client preface that opens every HTTP/2 connection with prior knowledge.
 const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
-/// A TCP stream whose first bytes were already read; reads return them first.
+/// A TCP stream whose first bytes were already read; reads return them first. Every later
+/// read that returns bytes is recorded in its [`Activity`], for the header timer.
 #[derive(Debug)]
 pub(super) struct Sniffed {
     prefix: Bytes,
     stream: TcpStream,
+    activity: Arc<Activity>,
 }
 
 /// Reads until the first bytes tell HTTP/1 from HTTP/2, within `timeout` if there is one.
 ///
 /// Returns `None` when the client closed, failed or stayed silent too long.
-pub(super) async fn sniff(mut stream: TcpStream, timeout: Option<Duration>) -> Option<Sniffed> {
+pub(super) async fn sniff(
+    mut stream: TcpStream,
+    timeout: Option<Duration>,
+    activity: Arc<Activity>,
+) -> Option<Sniffed> {
     let read = read_prefix(&mut stream);
     let prefix = match timeout {
         Some(timeout) => tokio::time::timeout(timeout, read).await.ok()?,
         None => read.await,
     };
     match prefix {
-        Ok(Some(prefix)) => Some(Sniffed { prefix, stream }),
+        Ok(Some(prefix)) => Some(Sniffed {
+            prefix,
+            stream,
+            activity,
+        }),
         Ok(None) => None,
         Err(err) => {
             tracing::debug!(error = %err, "reading the first bytes failed");
@@ -67,7 +80,12 @@ impl AsyncRead for Sniffed {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         if self.prefix.is_empty() {
-            return Pin::new(&mut self.stream).poll_read(cx, buf);
+            let before = buf.filled().len();
+            let read = Pin::new(&mut self.stream).poll_read(cx, buf);
+            if buf.filled().len() > before {
+                self.activity.record_read();
+            }
+            return read;
         }
         let len = self.prefix.len().min(buf.remaining());
         buf.put_slice(&self.prefix[..len]);
