@@ -277,6 +277,12 @@ impl Cache {
         self.shared.default_timeout
     }
 
+    /// Whether the cache keeps nothing (the dummy backend), so that callers can skip the
+    /// work of preparing what it would store.
+    pub fn keeps_nothing(&self) -> bool {
+        self.backend().name() == "dummy"
+    }
+
     /// The backend.
     pub fn backend(&self) -> &Arc<dyn Backend> {
         &self.shared.backend

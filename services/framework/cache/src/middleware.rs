@@ -447,7 +447,7 @@ impl PageCache {
     /// Whether the cache keeps nothing (the dummy backend): the page layers then pass requests
     /// straight through, skipping keys, hashing and flights that could never pay off.
     pub(crate) fn keeps_nothing(&self) -> bool {
-        self.cache.backend().name() == "dummy"
+        self.cache.keeps_nothing()
     }
 
     pub(crate) fn new(cache: Cache, cache_timeout: u64, page_timeout: Option<u64>) -> Self {

@@ -399,6 +399,10 @@ impl FragmentStore for CacheFragments {
         let value = Bytes::copy_from_slice(markup.as_bytes());
         block_on(self.0.set_bytes_tagged(key, value, timeout, tags));
     }
+
+    fn keeps_nothing(&self) -> bool {
+        self.0.keeps_nothing()
+    }
 }
 
 /// Waits for `future` from synchronous template code. A future that is ready at once (an L1

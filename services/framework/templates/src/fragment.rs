@@ -26,6 +26,12 @@ pub trait FragmentStore: Send + Sync + 'static {
     /// Stores `markup` under `key`; `timeout` in seconds, `None` for the store's default;
     /// `tags` name what the fragment shows, so purging a tag drops it.
     fn set(&self, key: &str, markup: &str, timeout: Option<u64>, tags: &[String]);
+
+    /// Whether the store keeps nothing (a dummy cache): blocks then render in place, without
+    /// a key, a lookup or a copy to store.
+    fn keeps_nothing(&self) -> bool {
+        false
+    }
 }
 
 /// Django's `make_template_fragment_key(fragment_name, vary_on)`.
@@ -62,6 +68,9 @@ pub(crate) fn register(env: &mut minijinja::Environment<'static>, store: Arc<dyn
             let timeout: Option<u64> = kwargs.get("timeout")?;
             let tags: Option<Vec<String>> = kwargs.get("tags")?;
             kwargs.assert_all_used()?;
+            if store.keeps_nothing() {
+                return caller.call(state, &[]);
+            }
             let vary: Vec<String> = vary.iter().map(ToString::to_string).collect();
             let key = make_template_fragment_key(&name, &vary);
             if let Some(markup) = store.get(&key) {

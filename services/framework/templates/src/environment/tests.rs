@@ -284,6 +284,44 @@ fn without_a_store_cached_blocks_render_every_time() {
     );
 }
 
+/// A store that keeps nothing, as a dummy cache; it fails the test if it is asked anything.
+struct NothingStore;
+
+impl FragmentStore for NothingStore {
+    fn get(&self, key: &str) -> Option<String> {
+        panic!("a store that keeps nothing was asked for {key}");
+    }
+
+    fn set(&self, key: &str, _markup: &str, _timeout: Option<u64>, _tags: &[String]) {
+        panic!("a store that keeps nothing was given {key}");
+    }
+
+    fn keeps_nothing(&self) -> bool {
+        true
+    }
+}
+
+#[test]
+fn a_store_that_keeps_nothing_is_not_asked_and_blocks_render_in_place() {
+    static FRAGMENTS: &[(&str, &str)] = &[(
+        "t.html",
+        "<p>{% call cache('x', n, tags=['t']) %}{{ n }} &amp; {{ s }}{% endcall %}</p>",
+    )];
+    let templates = Templates::builder()
+        .app("t", None, FRAGMENTS)
+        .fragment_cache(NothingStore)
+        .build()
+        .unwrap();
+    for n in [1, 2] {
+        assert_eq!(
+            templates
+                .render("t.html", minijinja::context! { n => n, s => "<b>" })
+                .unwrap(),
+            format!("<p>{n} &amp; &lt;b&gt;</p>")
+        );
+    }
+}
+
 /// A fragment store that waits, as one backed by Redis does: `block_in_place` around a future.
 struct BlockingStore;
 
