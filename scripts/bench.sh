@@ -20,19 +20,24 @@
 # page nearest the mean size, starts hello, redis-get and the two cached Herd workers, warms
 # the cached workers and checks that every year then comes from their cache (an `Age` header,
 # the same body as the uncached page); a worker that fails the check is not loaded and its
-# comparisons FAIL. Then loads each server in turn with wrk (GET /employee/<2000..2025>/)
-# while sampling its RSS and CPU time. Last, on herd-dummy: the same pages with a logged-in
-# session (the session layer's cost against herd-dummy anonymous) and login POSTs per second
-# (Argon2id m=19456 KiB, t=2, p=1), as a superuser `bench` that the script creates.
+# comparisons FAIL. Then, in each of BENCH_ROUNDS rounds, loads each server in turn with wrk
+# (GET /employee/<2000..2025>/) while sampling its RSS and CPU time, and last a seventh worker
+# like herd-dummy (herd-accounts): the same pages with a logged-in session (the session
+# layer's cost against herd-dummy anonymous) and login POSTs per second (Argon2id m=19456 KiB,
+# t=2, p=1), as a superuser `bench` that the script creates. The report keeps each server's
+# median round.
 #
-# Knobs: BENCH_DURATION (8s), BENCH_WARMUP (2s), BENCH_CONNECTIONS (32), BENCH_THREADS (2),
+# Knobs: BENCH_DURATION (8s), BENCH_WARMUP (2s), BENCH_ROUNDS (3: every load that many times,
+# the report keeps each server's median), BENCH_CONNECTIONS (32), BENCH_THREADS (2),
 # BENCH_DATABASE_URL (postgres://postgres@127.0.0.1:5432/herd_bench), BENCH_PORT_BASE (8180:
-# the six servers listen on it and the five ports above it), BENCH_STRICT (0).
+# the seven servers listen on it and the six ports above it), BENCH_STRICT (0).
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 duration=${BENCH_DURATION:-8s}
+rounds=${BENCH_ROUNDS:-3}
+[[ $rounds =~ ^[1-9][0-9]*$ ]] || die "BENCH_ROUNDS must be a positive number, not '$rounds'"
 warmup=${BENCH_WARMUP:-2s}
 connections=${BENCH_CONNECTIONS:-32}
 threads=${BENCH_THREADS:-2}
@@ -52,6 +57,9 @@ declare -A addr pid readyz_ms skipped
 for i in "${!servers[@]}"; do
     addr[${servers[$i]}]=127.0.0.1:$((port_base + i))
 done
+# A seventh worker, like herd-dummy, serves the logged-in and login loads: the memory a login
+# keeps (a 19 MiB Argon2 buffer per hashing thread) stays out of herd-dummy's peak RSS.
+addr[herd-accounts]=127.0.0.1:$((port_base + ${#servers[@]}))
 
 # A fresh directory, so no file of an earlier run is taken for one of this run.
 rm -rf "$out"
@@ -99,7 +107,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-for name in "${servers[@]}"; do require_free_port "${addr[$name]}"; done
+for name in "${servers[@]}" herd-accounts; do require_free_port "${addr[$name]}"; done
 
 # start NAME READY_PATH [VAR=value...] PROGRAM [ARG...]: starts a server in its own session and
 # waits (at most 30 s) for a 200 on READY_PATH; records its pid and, in ms, how long that took.
@@ -169,6 +177,7 @@ cmp -s "$page_file" <(curl -s --max-time 5 "http://${addr[redis-get]}/") ||
     die "redis-get does not serve the stored page"
 start_herd herd-two-tier two-tier
 start_herd herd-redis redis
+start_herd herd-accounts dummy
 
 # verify_cached NAME: requests every year twice and requires the second answer to come from the
 # cache (a 200 with an `Age` header, which Herd's page caches add to hits only) with the body
@@ -227,48 +236,53 @@ load() {
 }
 # cpu_ticks PID: the user + system CPU time of a process so far, in clock ticks.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-report_args=()
+# Accounts, on herd-accounts (a worker like herd-dummy): the year archive again with a
+# logged-in session cookie (herd-session: the session read from Redis, the user from Postgres,
+# the page private), then login POSTs (herd-login: one Argon2id verify, a new session and
+# last_login per request), over as many connections as the worker hashes at once (one per
+# core), so that latency is the cost of a login rather than time queued behind others. The
+# superuser and the cookies are made once.
+bench_user=bench
+bench_password="herd bench login password"
+out_csu=$(HERD_SUPERUSER_PASSWORD=$bench_password "$bin/herd" createsuperuser --username "$bench_user" 2>&1) ||
+    [[ $out_csu == *"already taken"* ]] || die "herd createsuperuser failed: $out_csu"
+base_url="http://${addr[herd-accounts]}"
+curl -s -c "$out/login.jar" --max-time 5 "$base_url/accounts/login/" >"$out/login.html"
+csrf_token=$(grep -o 'name="csrfmiddlewaretoken" value="[^"]*"' "$out/login.html" | sed 's/.*value="//; s/"$//')
+csrf_cookie=$(awk '$6 == "csrftoken" { print $7 }' "$out/login.jar")
+[ -n "$csrf_token" ] && [ -n "$csrf_cookie" ] || die "the login page gave no CSRF token ($out/login.html)"
+export BENCH_LOGIN_BODY="csrfmiddlewaretoken=$csrf_token&username=$bench_user&password=${bench_password// /+}"
+status=$(curl -s -o /dev/null -c "$out/session.jar" -w '%{http_code}' --max-time 10 \
+    -H "Cookie: csrftoken=$csrf_cookie" --data "$BENCH_LOGIN_BODY" "$base_url/accounts/login/") || status=000
+session_cookie=$(awk '$6 == "sessionid" { print $7 }' "$out/session.jar")
+[ "$status" = 302 ] && [ -n "$session_cookie" ] || die "logging in as $bench_user answered $status, no session"
+curl -s --max-time 5 -H "Cookie: sessionid=$session_cookie" "$base_url/employee/2010/" |
+    grep -q "Signed in as $bench_user" || die "the session cookie does not log $bench_user in"
+login_connections=$(($(nproc) > threads ? $(nproc) : threads))
+
+# Every load runs once per round, all servers in each round, so that a slow spell of this
+# shared machine lands on both sides of a comparison; the report takes each server's median.
+for round in $(seq "$rounds"); do
+    say "round $round of $rounds"
+    for name in "${servers[@]}"; do
+        [ -n "${skipped[$name]:-}" ] || load "$name.r$round" "$name"
+    done
+    BENCH_COOKIE="sessionid=$session_cookie" load "herd-session.r$round" herd-accounts
+    BENCH_COOKIE="csrftoken=$csrf_cookie" load "herd-login.r$round" herd-accounts \
+        "$repo/scripts/wrk/login.lua" "$login_connections"
+done
+unset BENCH_LOGIN_BODY
+
+report_args=(--rounds "$rounds")
 for name in "${servers[@]}"; do
     if [ -n "${skipped[$name]:-}" ]; then
         report_args+=(--skipped "$name=${skipped[$name]}")
     else
-        load "$name"
         report_args+=(--server "$name")
     fi
     if [[ $name == herd-* ]]; then report_args+=(--readyz "$name=${readyz_ms[$name]}"); fi
 done
-
-# Accounts, on the uncached worker: the year archive again with a logged-in session cookie
-# (herd-session: the session read from Redis, the user from Postgres, the page private), then
-# login POSTs (herd-login: one Argon2id verify, a new session and last_login per request), over
-# as many connections as the worker hashes at once (one per core), so that latency is the cost
-# of a login rather than time queued behind others.
-if [ -z "${skipped[herd-dummy]:-}" ]; then
-    bench_user=bench
-    bench_password="herd bench login password"
-    out_csu=$(HERD_SUPERUSER_PASSWORD=$bench_password "$bin/herd" createsuperuser --username "$bench_user" 2>&1) ||
-        [[ $out_csu == *"already taken"* ]] || die "herd createsuperuser failed: $out_csu"
-    base_url="http://${addr[herd-dummy]}"
-    curl -s -c "$out/login.jar" --max-time 5 "$base_url/accounts/login/" >"$out/login.html"
-    csrf_token=$(grep -o 'name="csrfmiddlewaretoken" value="[^"]*"' "$out/login.html" | sed 's/.*value="//; s/"$//')
-    csrf_cookie=$(awk '$6 == "csrftoken" { print $7 }' "$out/login.jar")
-    [ -n "$csrf_token" ] && [ -n "$csrf_cookie" ] || die "the login page gave no CSRF token ($out/login.html)"
-    export BENCH_LOGIN_BODY="csrfmiddlewaretoken=$csrf_token&username=$bench_user&password=${bench_password// /+}"
-    export BENCH_COOKIE="csrftoken=$csrf_cookie"
-    status=$(curl -s -o /dev/null -c "$out/session.jar" -w '%{http_code}' --max-time 10 \
-        -H "Cookie: $BENCH_COOKIE" --data "$BENCH_LOGIN_BODY" "$base_url/accounts/login/") || status=000
-    session_cookie=$(awk '$6 == "sessionid" { print $7 }' "$out/session.jar")
-    [ "$status" = 302 ] && [ -n "$session_cookie" ] || die "logging in as $bench_user answered $status, no session"
-    export BENCH_COOKIE="sessionid=$session_cookie"
-    curl -s --max-time 5 -H "Cookie: $BENCH_COOKIE" "$base_url/employee/2010/" | grep -q "Signed in as $bench_user" ||
-        die "the session cookie does not log $bench_user in"
-    load herd-session herd-dummy
-    report_args+=(--server herd-session)
-    export BENCH_COOKIE="csrftoken=$csrf_cookie"
-    load herd-login herd-dummy "$repo/scripts/wrk/login.lua" "$(($(nproc) > threads ? $(nproc) : threads))"
-    report_args+=(--server herd-login)
-    unset BENCH_COOKIE BENCH_LOGIN_BODY
-fi
+report_args+=(--server herd-session --server herd-login --readyz "herd-accounts=${readyz_ms[herd-accounts]}")
 cleanup
 
 say "results"

@@ -2,9 +2,10 @@
 """Turns one `make bench` run into target-local/bench/bench.{json,md} and tables on stdout.
 
 Standard library only, so the numbers survive a failed matplotlib install; scripts/plot_bench.py
-draws the PNG from the JSON written here. Each server's files are found by name in --out:
-wrk-<name>.txt (with the WRK_JSON line of scripts/wrk/year_archive.lua), rss-<name>.txt and
-hwm-<name>.txt, as scripts/bench.sh writes them.
+draws the PNG from the JSON written here. Each server's files are found by name and round in
+--out: wrk-<name>.r<round>.txt (with the WRK_JSON line of scripts/wrk/summary.lua),
+rss-<name>.r<round>.txt, hwm-<name>.r<round>.txt and cpu-<name>.r<round>.txt, as
+scripts/bench.sh writes them. A server's figures are those of its median round by req/s.
 """
 
 import argparse
@@ -22,9 +23,9 @@ SERVERS = {
     "hello": "hyper hello-world with a body of the page's size",
     "herd-redis": "Herd, `HERD_CACHE__BACKEND=redis`, warmed: Redis (L2) hits",
     "redis-get": "hyper + one Redis `GET` of a stored copy of the page per request",
-    "herd-session": "herd-dummy again, every request logged in: session from Redis, user from "
-                    "Postgres, a private page",
-    "herd-login": "herd-dummy: `POST /accounts/login/` with the right password, one Argon2id "
+    "herd-session": "herd-accounts (a worker like herd-dummy), every request logged in: session "
+                    "from Redis, user from Postgres, a private page",
+    "herd-login": "herd-accounts: `POST /accounts/login/` with the right password, one Argon2id "
                   "verify (m=19456 KiB, t=2, p=1), a new session and last_login each",
 }
 
@@ -65,7 +66,25 @@ def rss_samples(path):
     return [[round((ms - start) / 1000, 3), round(kb / 1024, 2)] for ms, kb in rows]
 
 
-def server_result(out, name):
+def server_result(out, name, rounds):
+    """The figures of the server's median round by req/s, with every round's req/s beside them
+    and the peak RSS over all rounds."""
+    runs = sorted((round_result(out, f"{name}.r{k}") for k in range(1, rounds + 1)),
+                  key=lambda run: run["req_per_s"])
+    median = dict(runs[(len(runs) - 1) // 2])
+    peaks = [run["peak_rss_mb"] for run in runs if run["peak_rss_mb"] is not None]
+    median.update({
+        "server": name,
+        "description": SERVERS.get(name, ""),
+        "round_req_per_s": [run["req_per_s"] for run in runs],
+        "peak_rss_mb": max(peaks) if peaks else None,
+        # An error in any round counts, not only in the median one.
+        "errors": sum(run["errors"] for run in runs),
+    })
+    return median
+
+
+def round_result(out, name):
     wrk = wrk_summary(out / f"wrk-{name}.txt")
     seconds = wrk["duration_us"] / 1e6
     errors = wrk["errors"]
@@ -204,7 +223,7 @@ def markdown(result):
          f"{s['max_ms']:.1f}", s["errors"], f"{s['bytes_per_response']:,}",
          f"{s['peak_rss_mb']:.1f}" if s["peak_rss_mb"] is not None else "?",
          f"{s['cpu_us_per_request']:,.0f}" if s["cpu_us_per_request"] is not None else "?",
-         s["description"]]
+         " / ".join(f"{r:,.0f}" for r in s["round_req_per_s"]), s["description"]]
         for s in result["servers"]
     ]
     checks_rows = [[c["check"], c["value"], c["target"], "pass" if c["pass"] else "FAIL"]
@@ -214,7 +233,8 @@ def markdown(result):
     return "\n".join([
         f"Run {result['started_at']} on {m['cpus']} × {m['cpu_model']}, {m['memory_gib']} GiB, "
         f"Linux {m['kernel']}.",
-        f"Load: `{load['command']}` per server, after a {load['warmup']} warm-up; "
+        f"Load: `{load['command']}` per server, after a {load['warmup']} warm-up, in each of "
+        f"{load['rounds']} rounds (each server's median round is shown); "
         f"{result['employees']} employees; Herd's uncached page bytes identical to the ceiling's: "
         f"{'yes' if result['pages_identical'] else 'NO'}; year-archive pages {page['mean_bytes']:,} "
         f"bytes on average, hello and redis-get send {page['bytes']:,} (/employee/{page['year']}/).",
@@ -223,7 +243,7 @@ def markdown(result):
                          "baseline", "req/s", "p50 ms", "p99 ms", "errors", "ratio", "target", "result"]),
         "",
         table(servers, ["server", "req/s", "p50 ms", "p99 ms", "max ms", "errors", "bytes/resp",
-                        "peak RSS MB", "CPU µs/req", "what it is"]),
+                        "peak RSS MB", "CPU µs/req", "req/s by round", "what it is"]),
         "",
         table(checks_rows, ["check", "value", "target", "result"]),
         "",
@@ -243,6 +263,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", required=True, type=Path)
     parser.add_argument("--server", action="append", default=[], help="a loaded server, in load order")
+    parser.add_argument("--rounds", type=int, default=1, help="how many times each server was loaded")
     parser.add_argument("--skipped", action="append", default=[], type=key_value,
                         help="NAME=REASON: a server that was not loaded")
     parser.add_argument("--readyz", action="append", default=[], type=key_value,
@@ -256,7 +277,7 @@ def main():
     parser.add_argument("--employees", required=True, type=int)
     args = parser.parse_args()
 
-    servers = {name: server_result(args.out, name) for name in args.server}
+    servers = {name: server_result(args.out, name, args.rounds) for name in args.server}
     skipped = dict(args.skipped)
     readyz = {name: int(ms) for name, ms in args.readyz}
     compared = comparisons(servers, skipped)
@@ -264,7 +285,7 @@ def main():
     result = {
         "started_at": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "machine": machine(),
-        "load": {"command": args.wrk_command, "warmup": args.warmup,
+        "load": {"command": args.wrk_command, "warmup": args.warmup, "rounds": args.rounds,
                  "path": "/employee/<2000..2025>/ cycling per request"},
         "employees": args.employees,
         "pages_identical": args.pages_identical == "yes",
