@@ -6,10 +6,10 @@ use clap::Parser;
 use herd::core::Settings;
 use herd_directory::cli::Cli;
 
-/// Threads of the blocking pool (fragment-cache lookups that must wait for Redis, which move
-/// their worker thread's other tasks here). More than a few per core only add context switches
-/// and allocator heaps: with tokio's default of 512, a loaded worker grew by a thread per
-/// in-flight request and tripled its resident memory.
+/// Threads of the blocking pool: pages whose fragment cache must wait for Redis render there
+/// (never on a runtime worker, so a full pool only queues them). More than a few per core only
+/// add context switches and allocator heaps: with tokio's default of 512, a loaded worker grew
+/// by a thread per in-flight request and tripled its resident memory.
 const MAX_BLOCKING_THREADS: usize = 8;
 
 /// jemalloc rather than glibc's allocator: a rendered page allocates a few small objects per

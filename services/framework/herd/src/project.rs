@@ -29,7 +29,7 @@ use herd_http::static_files::StaticFiles;
 use herd_http::urls::{Dispatcher, Resolver, UrlConf, include, path_service};
 use herd_security::{SecurityConfig, SecurityLayer};
 use herd_sessions::{SessionConfig, SessionLayer};
-use herd_templates::{FragmentStore, Templates};
+use herd_templates::{FragmentStore, Templates, WouldBlock, may_block};
 use tokio::net::TcpListener;
 use tokio::sync::Mutex;
 use tower::ServiceBuilder;
@@ -384,20 +384,25 @@ async fn purge_tags_of(cache: Cache, change: Change) {
 
 /// Template fragments (`{% call cache(..) %}`) kept in the default cache.
 ///
-/// Rendering runs on a multi-thread runtime's worker, or on the blocking pool; `block_in_place`
-/// makes waiting for the cache allowed on either.
+/// A lookup the cache answers at once (an L1 hit, the dummy backend) is used right away; one
+/// that must wait for Redis waits only where [`may_block`] allows it (the page is otherwise
+/// rendered again on the blocking pool). A store that cannot finish at once and may not wait
+/// finishes in a spawned task.
 struct CacheFragments(Cache);
 
 impl FragmentStore for CacheFragments {
-    fn get(&self, key: &str) -> Option<String> {
-        let bytes = block_on(self.0.get_bytes(key))?;
-        String::from_utf8(bytes.to_vec()).ok()
+    fn get(&self, key: &str) -> Result<Option<String>, WouldBlock> {
+        let bytes = wait(self.0.get_bytes(key))?;
+        Ok(bytes.and_then(|bytes| String::from_utf8(bytes.to_vec()).ok()))
     }
 
     fn set(&self, key: &str, markup: &str, timeout: Option<u64>, tags: &[String]) {
         let timeout = timeout.map_or(Timeout::Default, Timeout::Seconds);
         let value = Bytes::copy_from_slice(markup.as_bytes());
-        block_on(self.0.set_bytes_tagged(key, value, timeout, tags));
+        if wait(self.0.set_bytes_tagged(key, value.clone(), timeout, tags)).is_err() {
+            let (cache, key, tags) = (self.0.clone(), key.to_owned(), tags.to_vec());
+            tokio::spawn(async move { cache.set_bytes_tagged(&key, value, timeout, &tags).await });
+        }
     }
 
     fn keeps_nothing(&self) -> bool {
@@ -405,17 +410,18 @@ impl FragmentStore for CacheFragments {
     }
 }
 
-/// Waits for `future` from synchronous template code. A future that is ready at once (an L1
-/// hit, the dummy backend) is not handed to `block_in_place`, which on a runtime worker would
-/// move the worker's other tasks to another thread.
-fn block_on<F: Future>(future: F) -> F::Output {
+/// Waits for `future` from synchronous template code: at once when it is ready, else by
+/// blocking this thread where [`may_block`] allows it.
+fn wait<F: Future>(future: F) -> Result<F::Output, WouldBlock> {
     let mut future = std::pin::pin!(future);
     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
     if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-        return output;
+        return Ok(output);
     }
-    let handle = tokio::runtime::Handle::current();
-    tokio::task::block_in_place(|| handle.block_on(future))
+    if !may_block() {
+        return Err(WouldBlock);
+    }
+    Ok(tokio::runtime::Handle::current().block_on(future))
 }
 
 fn reverse_strings(

@@ -12,7 +12,7 @@ use serde::Serialize;
 use tokio::runtime::RuntimeFlavor;
 
 use crate::escape;
-use crate::fragment::FragmentStore;
+use crate::fragment::{self, FragmentStore};
 
 /// Adds variables to every context rendered for a request (Django's context processors).
 pub type ContextProcessor = Arc<dyn Fn(&Request) -> Vec<(String, Value)> + Send + Sync>;
@@ -215,11 +215,15 @@ impl TemplatesBuilder {
 struct NoFragments;
 
 impl FragmentStore for NoFragments {
-    fn get(&self, _key: &str) -> Option<String> {
-        None
+    fn get(&self, _key: &str) -> Result<Option<String>, fragment::WouldBlock> {
+        Ok(None)
     }
 
     fn set(&self, _key: &str, _markup: &str, _timeout: Option<u64>, _tags: &[String]) {}
+
+    fn keeps_nothing(&self) -> bool {
+        true
+    }
 }
 
 fn load_from_disk(apps: &[AppTemplates], name: &str) -> Result<Option<String>, minijinja::Error> {
@@ -322,16 +326,23 @@ impl Templates {
         // On a multi-thread runtime the page renders right here: handing it to the blocking
         // pool cost more (a thread wake-up, cold caches, rows freed on another thread's heap)
         // than the hundreds of microseconds a page takes, and the runtime's other workers keep
-        // serving meanwhile. A fragment store that must wait uses `block_in_place`, which
-        // panics on a current-thread runtime, so there rendering still moves to the pool.
+        // serving meanwhile. A fragment the cache cannot answer at once must not be waited for
+        // here (see `FragmentStore`): that render stops and the page is rendered again on the
+        // blocking pool, where waiting is allowed, as every page is on a current-thread runtime.
         if tokio::runtime::Handle::try_current()
             .is_ok_and(|handle| handle.runtime_flavor() == RuntimeFlavor::MultiThread)
         {
-            return self.render_value(name, &context);
+            match self.render_value(name, &context) {
+                Err(Error::Template(err)) if fragment::is_would_block(&err) => {}
+                rendered => return rendered,
+            }
         }
         let this = self.clone();
         let name = name.to_owned();
-        tokio::task::spawn_blocking(move || this.render_value(&name, &context)).await?
+        tokio::task::spawn_blocking(move || {
+            fragment::blocking_allowed(|| this.render_value(&name, &context))
+        })
+        .await?
     }
 }
 

@@ -9,22 +9,32 @@
 //! miss. Keys are Django's (`template.cache.<name>.<md5>`), so [`make_template_fragment_key`]
 //! names an entry for invalidation exactly as Django's function of that name does.
 
+use std::cell::Cell;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
 use md5::{Digest, Md5};
 use minijinja::value::{Kwargs, Rest, Value};
-use minijinja::{Error, State};
+use minijinja::{Error, ErrorKind, State};
 
-/// Where rendered fragments are kept. Called from the rendering thread, so it is synchronous;
-/// a store backed by an async cache bridges with `block_in_place` and `Handle::block_on`
-/// (rendering runs on a multi-thread runtime's worker, or on the blocking pool).
+/// Where rendered fragments are kept. Called from the rendering thread, so it is synchronous.
+///
+/// Pages render on a runtime worker, where waiting would stall every task of that worker
+/// (and, once the blocking pool is full, the whole runtime). So a store backed by an async
+/// cache answers at once when it can, and otherwise returns [`WouldBlock`] unless
+/// [`may_block`] says this thread may wait: the page is then rendered again on the blocking
+/// pool, where the store may block on its cache.
 pub trait FragmentStore: Send + Sync + 'static {
     /// The stored markup under `key`, if any.
-    fn get(&self, key: &str) -> Option<String>;
+    ///
+    /// # Errors
+    ///
+    /// [`WouldBlock`] when the answer needs waiting and [`may_block`] is false.
+    fn get(&self, key: &str) -> Result<Option<String>, WouldBlock>;
 
     /// Stores `markup` under `key`; `timeout` in seconds, `None` for the store's default;
-    /// `tags` name what the fragment shows, so purging a tag drops it.
+    /// `tags` name what the fragment shows, so purging a tag drops it. A store that cannot
+    /// store at once and may not block stores in the background.
     fn set(&self, key: &str, markup: &str, timeout: Option<u64>, tags: &[String]);
 
     /// Whether the store keeps nothing (a dummy cache): blocks then render in place, without
@@ -32,6 +42,42 @@ pub trait FragmentStore: Send + Sync + 'static {
     fn keeps_nothing(&self) -> bool {
         false
     }
+}
+
+/// A fragment lookup that would have to wait on a thread that must not.
+#[derive(Clone, Copy, Debug, thiserror::Error)]
+#[error("the fragment cache must wait, which this thread may not")]
+pub struct WouldBlock;
+
+thread_local! {
+    /// Whether this thread renders where waiting is allowed (the blocking pool).
+    static MAY_BLOCK: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether a [`FragmentStore`] may block this thread to wait for its cache: true while a page
+/// renders on the blocking pool, false on a runtime worker.
+pub fn may_block() -> bool {
+    MAY_BLOCK.get()
+}
+
+/// Runs `render` with [`may_block`] true on this thread.
+pub(crate) fn blocking_allowed<T>(render: impl FnOnce() -> T) -> T {
+    let before = MAY_BLOCK.replace(true);
+    let out = render();
+    MAY_BLOCK.set(before);
+    out
+}
+
+/// Whether a rendering error comes from a store's [`WouldBlock`].
+pub(crate) fn is_would_block(err: &Error) -> bool {
+    let mut source = std::error::Error::source(err);
+    while let Some(err) = source {
+        if err.is::<WouldBlock>() {
+            return true;
+        }
+        source = err.source();
+    }
+    false
 }
 
 /// Django's `make_template_fragment_key(fragment_name, vary_on)`.
@@ -73,8 +119,15 @@ pub(crate) fn register(env: &mut minijinja::Environment<'static>, store: Arc<dyn
             }
             let vary: Vec<String> = vary.iter().map(ToString::to_string).collect();
             let key = make_template_fragment_key(&name, &vary);
-            if let Some(markup) = store.get(&key) {
-                return Ok(Value::from_safe_string(markup));
+            match store.get(&key) {
+                Ok(Some(markup)) => return Ok(Value::from_safe_string(markup)),
+                Ok(None) => {}
+                Err(would_block) => {
+                    return Err(
+                        Error::new(ErrorKind::InvalidOperation, "fragment cache lookup")
+                            .with_source(would_block),
+                    );
+                }
             }
             let markup = caller.call(state, &[])?;
             let tags = tags.as_deref().unwrap_or_default();

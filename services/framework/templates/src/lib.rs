@@ -3,8 +3,9 @@
 //!
 //! Templates are compiled once and kept; with `debug` on they are read from the apps' folders
 //! on disk and reloaded on every render, so edits show without a restart. A request's page
-//! renders on the runtime worker that serves it (multi-thread runtime), or in `spawn_blocking`
-//! on a current-thread runtime, where a waiting fragment store could not block in place.
+//! renders on the runtime worker that serves it (multi-thread runtime); a page whose fragment
+//! cache would have to wait, and every page on a current-thread runtime, renders in
+//! `spawn_blocking`, where waiting blocks no other task.
 //!
 //! ```
 //! use herd_templates::Templates;
@@ -23,7 +24,7 @@ pub mod escape;
 pub mod fragment;
 
 pub use environment::{ContextProcessor, Error, Templates, TemplatesBuilder};
-pub use fragment::{FragmentStore, make_template_fragment_key};
+pub use fragment::{FragmentStore, WouldBlock, make_template_fragment_key, may_block};
 pub use herd_macros::TemplateObject;
 pub use minijinja::{Value, context};
 

@@ -1,4 +1,5 @@
 use super::*;
+use crate::fragment::WouldBlock;
 
 static BASIC: &[(&str, &str)] = &[
     (
@@ -204,12 +205,13 @@ type Stored = std::collections::HashMap<String, (String, Option<u64>, Vec<String
 struct MapStore(Arc<Mutex<Stored>>);
 
 impl FragmentStore for MapStore {
-    fn get(&self, key: &str) -> Option<String> {
-        self.0
+    fn get(&self, key: &str) -> Result<Option<String>, WouldBlock> {
+        Ok(self
+            .0
             .lock()
             .unwrap()
             .get(key)
-            .map(|(markup, _, _)| markup.clone())
+            .map(|(markup, _, _)| markup.clone()))
     }
 
     fn set(&self, key: &str, markup: &str, timeout: Option<u64>, tags: &[String]) {
@@ -288,7 +290,7 @@ fn without_a_store_cached_blocks_render_every_time() {
 struct NothingStore;
 
 impl FragmentStore for NothingStore {
-    fn get(&self, key: &str) -> Option<String> {
+    fn get(&self, key: &str) -> Result<Option<String>, WouldBlock> {
         panic!("a store that keeps nothing was asked for {key}");
     }
 
@@ -322,33 +324,48 @@ fn a_store_that_keeps_nothing_is_not_asked_and_blocks_render_in_place() {
     }
 }
 
-/// A fragment store that waits, as one backed by Redis does: `block_in_place` around a future.
-struct BlockingStore;
+/// A fragment store that must wait for its cache, as one backed by Redis does: the answer
+/// comes from a task on the runtime, so waiting for it needs the runtime's workers free.
+#[derive(Clone, Default)]
+struct WaitingStore {
+    refused: Arc<std::sync::atomic::AtomicUsize>,
+}
 
-impl FragmentStore for BlockingStore {
-    fn get(&self, _key: &str) -> Option<String> {
+impl FragmentStore for WaitingStore {
+    fn get(&self, _key: &str) -> Result<Option<String>, WouldBlock> {
+        if !crate::may_block() {
+            self.refused
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            return Err(WouldBlock);
+        }
         let handle = tokio::runtime::Handle::current();
-        tokio::task::block_in_place(|| handle.block_on(tokio::task::yield_now()));
-        None
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        handle.spawn(async move { answer.send(()) });
+        let _ = handle.block_on(answered);
+        Ok(None)
     }
 
     fn set(&self, _key: &str, _markup: &str, _timeout: Option<u64>, _tags: &[String]) {}
 }
 
-async fn render_with_a_blocking_store() -> String {
+fn waiting_templates(store: WaitingStore) -> Templates {
     static FILES: &[(&str, &str)] = &[(
         "block.html",
         "{% call cache('block', 1) %}<b>{{ name }}</b>{% endcall %}",
     )];
+    Templates::builder()
+        .app("t", None, FILES)
+        .fragment_cache(store)
+        .build()
+        .unwrap()
+}
+
+async fn render_waiting(templates: &Templates) -> String {
     let request = http::Request::builder()
         .uri("/")
         .body(herd_core::Body::empty())
         .unwrap();
-    Templates::builder()
-        .app("t", None, FILES)
-        .fragment_cache(BlockingStore)
-        .build()
-        .unwrap()
+    templates
         .render_for(
             &request,
             "block.html",
@@ -359,13 +376,52 @@ async fn render_with_a_blocking_store() -> String {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_waiting_fragment_store_works_when_rendering_on_a_runtime_worker() {
-    assert_eq!(render_with_a_blocking_store().await, "<b>&lt;x&gt;</b>");
+async fn a_fragment_that_must_wait_renders_the_page_again_on_the_blocking_pool() {
+    let store = WaitingStore::default();
+    let templates = waiting_templates(store.clone());
+    assert_eq!(render_waiting(&templates).await, "<b>&lt;x&gt;</b>");
+    assert_eq!(
+        store.refused.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "refused once on the worker, then answered on the pool"
+    );
 }
 
 #[tokio::test]
 async fn a_waiting_fragment_store_works_on_a_current_thread_runtime() {
-    assert_eq!(render_with_a_blocking_store().await, "<b>&lt;x&gt;</b>");
+    let templates = waiting_templates(WaitingStore::default());
+    assert_eq!(render_waiting(&templates).await, "<b>&lt;x&gt;</b>");
+}
+
+#[test]
+fn many_pages_waiting_for_fragments_at_once_never_stall_the_runtime() {
+    // Two workers and two blocking threads, sixty-four pages at once: waiting on the workers
+    // (`block_in_place`) would need a blocking thread per waiting page to keep the runtime
+    // going, and with none left, nothing would answer the lookups any more.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .max_blocking_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let templates = waiting_templates(WaitingStore::default());
+    let pages = runtime.block_on(async move {
+        let renders = (0..64).map(|_| {
+            let templates = templates.clone();
+            tokio::spawn(async move { render_waiting(&templates).await })
+        });
+        tokio::time::timeout(
+            std::time::Duration::from_secs(20),
+            futures_util::future::join_all(renders),
+        )
+        .await
+        .expect("every page renders")
+    });
+    assert!(
+        pages
+            .into_iter()
+            .all(|page| page.unwrap() == "<b>&lt;x&gt;</b>")
+    );
 }
 
 #[test]
