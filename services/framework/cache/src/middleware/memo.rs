@@ -5,8 +5,9 @@
 //! Neither memo is ever taken on trust. The header list only guesses the page key, which is
 //! read in the same call as the stored header list and used only when the stored list is
 //! byte for byte the one remembered; a decoded page head is reused only for a stored page
-//! that starts with the very bytes it was decoded from. So answers are exactly those of reading the header list, then
-//! the page (Django's two lookups), just without the second round trip and the decoding.
+//! that starts with the very bytes it was decoded from. So answers are exactly those of
+//! reading the header list, then the page (Django's two lookups), just without the second
+//! round trip and the decoding.
 //!
 //! Both memos are bounded: past their size they start afresh, which costs one extra round trip
 //! (or one decoding) per URL, never a wrong answer.
