@@ -131,19 +131,24 @@ pub async fn password_change(request: Request) -> Result<Response> {
         let body = body.collect_bytes().await?;
         let pairs = parse_form(&body, herd::security::DATA_UPLOAD_MAX_NUMBER_FIELDS)?;
         form = PasswordChangeForm::bind(&pairs);
-        if let Some(cleaned) = form.cleaned_data().cloned() {
-            let old_is_right = site
-                .hashing()
-                .check_password(cleaned.old_password, user.password.clone())
-                .await?;
-            if !old_is_right {
-                form.add_error(Some("old_password"), OLD_PASSWORD_INCORRECT);
-            }
+        // As Django: the validators run once the two new passwords agree, and the old password
+        // is checked whatever else is wrong (it is a field check there).
+        if let Some(cleaned) = form.cleaned_data() {
             let attributes = user_attributes(&user.username, &user.email);
             let verdict =
                 validate_password(&cleaned.new_password2, &attributes, &default_validators());
             for error in verdict.err().into_iter().flatten() {
                 form.add_error(Some("new_password2"), error.message());
+            }
+        }
+        let old_password = form.value("old_password").unwrap_or_default().to_owned();
+        if !old_password.is_empty() {
+            let old_is_right = site
+                .hashing()
+                .check_password(old_password, user.password.clone())
+                .await?;
+            if !old_is_right {
+                form.add_error(Some("old_password"), OLD_PASSWORD_INCORRECT);
             }
         }
         if form.is_valid()

@@ -455,6 +455,20 @@ async fn changing_the_password_keeps_this_session_and_ends_the_others() {
             .text()
             .contains("The two password fields didn’t match.")
     );
+    assert!(
+        !mismatch
+            .text()
+            .contains("Your old password was entered incorrectly.")
+    );
+    let both = change("not it", new, "something else entirely").await;
+    assert!(
+        both.text()
+            .contains("The two password fields didn’t match.")
+    );
+    assert!(
+        both.text()
+            .contains("Your old password was entered incorrectly.")
+    );
     let weak = change(old, "12345", "12345").await;
     assert!(weak.text().contains("This password is too short."));
     assert!(weak.text().contains("This password is entirely numeric."));
