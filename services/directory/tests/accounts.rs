@@ -469,6 +469,17 @@ async fn changing_the_password_keeps_this_session_and_ends_the_others() {
         both.text()
             .contains("Your old password was entered incorrectly.")
     );
+    let wrong_and_weak = change("not it", "12345", "12345").await;
+    assert!(
+        wrong_and_weak
+            .text()
+            .contains("Your old password was entered incorrectly.")
+    );
+    assert!(
+        wrong_and_weak
+            .text()
+            .contains("This password is too short.")
+    );
     let weak = change(old, "12345", "12345").await;
     assert!(weak.text().contains("This password is too short."));
     assert!(weak.text().contains("This password is entirely numeric."));
