@@ -15,6 +15,7 @@ use herd_cache::dummy::DummyBackend;
 use herd_cache::local::LocalBackend;
 use herd_cache::{Cache, CacheMetrics, Caches, RedisBackend, Timeout};
 use herd_test_support::TestRedis;
+use herd_test_support::eventually;
 use serde::{Deserialize, Serialize};
 
 /// A cache under test, with what is needed to look behind it.
@@ -92,19 +93,6 @@ fn redis_cache(url: &str, prefix: &str, default_timeout: Duration) -> Cache {
         .metrics(metrics)
         .default_timeout(default_timeout)
         .build()
-}
-
-/// Polls `check` every 20 ms until it holds; fails after `limit`.
-async fn eventually<F, Fut>(limit: Duration, what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = Instant::now() + limit;
-    while !check().await {
-        assert!(Instant::now() < deadline, "{what}: not within {limit:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 macro_rules! every_backend {

@@ -16,6 +16,7 @@ use futures_util::future::join_all;
 use herd_cache::local::LocalBackend;
 use herd_cache::{Cache, Timeout, TwoTierBackend};
 use herd_test_support::TestRedis;
+use herd_test_support::eventually;
 use tokio::sync::Notify;
 
 const L1_BYTES: u64 = 16 * 1024 * 1024;
@@ -56,22 +57,6 @@ impl Worker {
         .await
         .unwrap_or_else(|_| panic!("subscription {count} not established within 5 s"))
         .unwrap();
-    }
-}
-
-/// Polls `probe` until it returns true, failing after `within`.
-async fn eventually<F, Fut>(within: Duration, what: &str, mut probe: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = Instant::now() + within;
-    loop {
-        if probe().await {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{what}: not within {within:?}");
-        tokio::time::sleep(Duration::from_millis(2)).await;
     }
 }
 
