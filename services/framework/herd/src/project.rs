@@ -392,16 +392,20 @@ struct CacheFragments(Cache);
 
 impl FragmentStore for CacheFragments {
     fn get(&self, key: &str) -> Result<Option<String>, WouldBlock> {
-        let bytes = wait(self.0.get_bytes(key))?;
+        let bytes = wait(std::pin::pin!(self.0.get_bytes(key)))?;
         Ok(bytes.and_then(|bytes| String::from_utf8(bytes.to_vec()).ok()))
     }
 
     fn set(&self, key: &str, markup: &str, timeout: Option<u64>, tags: &[String]) {
         let timeout = timeout.map_or(Timeout::Default, Timeout::Seconds);
         let value = Bytes::copy_from_slice(markup.as_bytes());
-        if wait(self.0.set_bytes_tagged(key, value.clone(), timeout, tags)).is_err() {
-            let (cache, key, tags) = (self.0.clone(), key.to_owned(), tags.to_vec());
-            tokio::spawn(async move { cache.set_bytes_tagged(&key, value, timeout, &tags).await });
+        let (cache, key, tags) = (self.0.clone(), key.to_owned(), tags.to_vec());
+        // One write, finished here when it can be, else carried on by a task: a write polled
+        // once and started again would store (and announce to every worker) twice.
+        let mut store =
+            Box::pin(async move { cache.set_bytes_tagged(&key, value, timeout, &tags).await });
+        if wait(store.as_mut()).is_err() {
+            tokio::spawn(store);
         }
     }
 
@@ -411,11 +415,11 @@ impl FragmentStore for CacheFragments {
 }
 
 /// Waits for `future` from synchronous template code: at once when it is ready, else by
-/// blocking this thread where [`may_block`] allows it.
-fn wait<F: Future>(future: F) -> Result<F::Output, WouldBlock> {
-    let mut future = std::pin::pin!(future);
+/// blocking this thread where [`may_block`] allows it. A future refused with [`WouldBlock`]
+/// has been polled once and may be carried on by its owner.
+fn wait<F: Future + Unpin>(mut future: F) -> Result<F::Output, WouldBlock> {
     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-    if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+    if let std::task::Poll::Ready(output) = std::pin::Pin::new(&mut future).poll(&mut cx) {
         return Ok(output);
     }
     if !may_block() {
