@@ -184,20 +184,26 @@ impl TemplatesBuilder {
                 })
             });
         }
-        crate::fragment::register(
-            &mut env,
-            self.fragments.unwrap_or_else(|| Arc::new(NoFragments)),
-        );
+        let fragments = self.fragments.unwrap_or_else(|| Arc::new(NoFragments));
+        // Cache blocks compile as their bodies when nothing would be kept (see `fragment`).
+        let prepare: fn(&str) -> String = if fragments.keeps_nothing() {
+            |source| fragment::inline_blocks(source).into_owned()
+        } else {
+            str::to_owned
+        };
+        fragment::register(&mut env, fragments);
         let apps = Arc::new(self.apps);
         let env = if reload {
             let loader_apps = Arc::clone(&apps);
-            env.set_loader(move |name| load_from_disk(&loader_apps, name));
+            env.set_loader(move |name| {
+                load_from_disk(&loader_apps, name).map(|source| source.as_deref().map(prepare))
+            });
             Env::Reloading(Mutex::new(env))
         } else {
             // Later apps first, so that the first app's copy of a name is the one kept.
             for app in apps.iter().rev() {
                 for (name, source) in app.embedded {
-                    env.add_template_owned((*name).to_owned(), (*source).to_owned())?;
+                    env.add_template_owned((*name).to_owned(), prepare(source))?;
                 }
             }
             Env::Fixed(env)

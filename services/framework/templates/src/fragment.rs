@@ -8,7 +8,17 @@
 //! minijinja has no custom tags, so the block's body arrives as `caller`; it renders only on a
 //! miss. Keys are Django's (`template.cache.<name>.<md5>`), so [`make_template_fragment_key`]
 //! names an entry for invalidation exactly as Django's function of that name does.
+//!
+//! With a store that keeps nothing (a dummy cache, or no store), a block is compiled as its
+//! body: [`inline_blocks`] turns `{% call cache(args) %}...{% endcall %}` into
+//! `{% with __herd_fragment = cache(args) %}...{% endwith %}` before the template is compiled.
+//! A call block renders its body into a string of its own, which is then copied into the page
+//! twice (as a value, then as output); for a table of hundreds of rows that copying, and the
+//! memory it churns, is a tenth of the page's cost. The arguments are still evaluated and
+//! checked, so a mistake in them fails with a dummy cache as it would with a real one; an
+//! error's source listing then shows the `with` line, on the block's own line number.
 
+use std::borrow::Cow;
 use std::cell::Cell;
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -110,13 +120,22 @@ pub(crate) fn register(env: &mut minijinja::Environment<'static>, store: Arc<dyn
               vary: Rest<Value>,
               kwargs: Kwargs|
               -> Result<Value, Error> {
-            let caller: Value = kwargs.get("caller")?;
+            let caller: Option<Value> = kwargs.get("caller")?;
             let timeout: Option<u64> = kwargs.get("timeout")?;
             let tags: Option<Vec<String>> = kwargs.get("tags")?;
             kwargs.assert_all_used()?;
-            if store.keeps_nothing() {
-                return caller.call(state, &[]);
-            }
+            let caller = match caller {
+                // A block that `inline_blocks` compiled as its body: the body renders in place.
+                None if store.keeps_nothing() => return Ok(Value::UNDEFINED),
+                None => {
+                    return Err(Error::new(
+                        ErrorKind::InvalidOperation,
+                        "cache() wraps a block: {% call cache(name, ...) %}...{% endcall %}",
+                    ));
+                }
+                Some(caller) if store.keeps_nothing() => return caller.call(state, &[]),
+                Some(caller) => caller,
+            };
             let vary: Vec<String> = vary.iter().map(ToString::to_string).collect();
             let key = make_template_fragment_key(&name, &vary);
             match store.get(&key) {
@@ -146,6 +165,142 @@ pub(crate) fn register(env: &mut minijinja::Environment<'static>, store: Arc<dyn
     );
 }
 
+/// Compiles each `{% call cache(...) %}` block of `source` as its body, for a store that keeps
+/// nothing (see the module's notes). Whitespace control and line numbers are kept; other call
+/// blocks, `{% raw %}` and comments are left alone, and so is a source whose call blocks do not
+/// balance (the compiler then reports it as usual).
+pub(crate) fn inline_blocks(source: &str) -> Cow<'_, str> {
+    const WITH: &str = "with __herd_fragment =";
+    let mut edits: Vec<(std::ops::Range<usize>, &str)> = Vec::new();
+    // For each open call block, whether it is a cache block.
+    let mut open: Vec<bool> = Vec::new();
+    let mut rest = 0;
+    while let Some(found) = source[rest..].find('{') {
+        let start = rest + found;
+        let after = &source[start + 1..];
+        if after.starts_with('#') {
+            let Some(end) = after.find("#}") else { break };
+            rest = start + 1 + end + 2;
+            continue;
+        }
+        if !after.starts_with('%') {
+            rest = start + 1;
+            continue;
+        }
+        let Some(tag) = Tag::read(source, start) else {
+            break;
+        };
+        rest = tag.end;
+        match tag.keyword(source) {
+            "raw" => match find_tag(source, rest, "endraw") {
+                Some(end) => rest = end,
+                None => break,
+            },
+            "call" => {
+                let is_cache = tag
+                    .after_keyword(source)
+                    .strip_prefix("cache")
+                    .is_some_and(|args| args.trim_start().starts_with('('));
+                if is_cache {
+                    edits.push((tag.keyword.clone(), WITH));
+                }
+                open.push(is_cache);
+            }
+            "endcall" => match open.pop() {
+                Some(true) => edits.push((tag.keyword.clone(), "endwith")),
+                Some(false) => {}
+                None => return Cow::Borrowed(source),
+            },
+            _ => {}
+        }
+    }
+    if edits.is_empty() || !open.is_empty() {
+        return Cow::Borrowed(source);
+    }
+    let mut out = String::with_capacity(source.len() + edits.len() * WITH.len());
+    let mut copied = 0;
+    for (range, replacement) in edits {
+        out.push_str(&source[copied..range.start]);
+        out.push_str(replacement);
+        copied = range.end;
+    }
+    out.push_str(&source[copied..]);
+    Cow::Owned(out)
+}
+
+/// One `{% ... %}` tag of a template source.
+struct Tag {
+    /// Where its keyword (`call`, `endcall`, ...) lies.
+    keyword: std::ops::Range<usize>,
+    /// Where its body ends, before the closing `%}` and any whitespace-control sign.
+    body_end: usize,
+    /// Just past its closing `%}`.
+    end: usize,
+}
+
+impl Tag {
+    /// The tag opening at `start` (a `{%`), or `None` when it never closes.
+    fn read(source: &str, start: usize) -> Option<Self> {
+        let bytes = source.as_bytes();
+        let mut at = start + 2;
+        if matches!(bytes.get(at), Some(b'-' | b'+')) {
+            at += 1;
+        }
+        while bytes.get(at).is_some_and(u8::is_ascii_whitespace) {
+            at += 1;
+        }
+        let keyword_start = at;
+        while bytes
+            .get(at)
+            .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_')
+        {
+            at += 1;
+        }
+        let keyword = keyword_start..at;
+        // The closing `%}`, skipping string literals, which may hold one.
+        let mut quote = None;
+        while at + 1 < bytes.len() {
+            match (quote, bytes[at]) {
+                (Some(_), b'\\') => at += 1,
+                (Some(q), b) if b == q => quote = None,
+                (None, b'\'' | b'"') => quote = Some(bytes[at]),
+                (None, b'%') if bytes[at + 1] == b'}' => {
+                    let sign = matches!(bytes[at - 1], b'-' | b'+') && at > keyword.end;
+                    return Some(Self {
+                        keyword,
+                        body_end: if sign { at - 1 } else { at },
+                        end: at + 2,
+                    });
+                }
+                _ => {}
+            }
+            at += 1;
+        }
+        None
+    }
+
+    fn keyword<'s>(&self, source: &'s str) -> &'s str {
+        &source[self.keyword.clone()]
+    }
+
+    fn after_keyword<'s>(&self, source: &'s str) -> &'s str {
+        source[self.keyword.end..self.body_end].trim_start()
+    }
+}
+
+/// Just past the first `{% keyword %}` tag at or after `from`.
+fn find_tag(source: &str, from: usize, keyword: &str) -> Option<usize> {
+    let mut rest = from;
+    while let Some(found) = source[rest..].find("{%") {
+        let tag = Tag::read(source, rest + found)?;
+        if tag.keyword(source) == keyword {
+            return Some(tag.end);
+        }
+        rest = tag.end;
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,5 +315,48 @@ mod tests {
             make_template_fragment_key::<&str>("sidebar", &[]),
             "template.cache.sidebar.d41d8cd98f00b204e9800998ecf8427e"
         );
+    }
+
+    #[test]
+    fn cache_blocks_become_with_blocks_and_everything_else_stays() {
+        let cases = [
+            (
+                "a{% call cache('t', year, tags=['e']) %}b{% endcall %}c",
+                "a{% with __herd_fragment = cache('t', year, tags=['e']) %}b{% endwith %}c",
+            ),
+            (
+                "{%- call cache('t') -%}\n b \n{%- endcall +%}",
+                "{%- with __herd_fragment = cache('t') -%}\n b \n{%- endwith +%}",
+            ),
+            (
+                "{% call cache ( 'a %}' ) %}{% call other() %}x{% endcall %}{% endcall %}",
+                "{% with __herd_fragment = cache ( 'a %}' ) %}{% call other() %}x{% endcall %}{% endwith %}",
+            ),
+            (
+                "{% call(row) cache('t') %}{% endcall %}{% call cached('t') %}{% endcall %}",
+                "{% call(row) cache('t') %}{% endcall %}{% call cached('t') %}{% endcall %}",
+            ),
+            (
+                "{# {% call cache('t') %} #}{% raw %}{% call cache('t') %}{% endraw %}{{ '{%' }}",
+                "{# {% call cache('t') %} #}{% raw %}{% call cache('t') %}{% endraw %}{{ '{%' }}",
+            ),
+        ];
+        for (source, expected) in cases {
+            assert_eq!(inline_blocks(source), expected, "{source}");
+        }
+    }
+
+    #[test]
+    fn sources_whose_call_blocks_do_not_balance_are_left_for_the_compiler() {
+        for source in [
+            "{% call cache('t') %}no end",
+            "{% endcall %}{% call cache('t') %}{% endcall %}",
+            "{% call cache('t') %}{% endcall",
+        ] {
+            assert!(
+                matches!(inline_blocks(source), Cow::Borrowed(_)),
+                "{source}"
+            );
+        }
     }
 }

@@ -324,6 +324,54 @@ fn a_store_that_keeps_nothing_is_not_asked_and_blocks_render_in_place() {
     }
 }
 
+#[test]
+fn with_a_store_that_keeps_nothing_blocks_keep_their_scope_and_check_their_arguments() {
+    static FRAGMENTS: &[(&str, &str)] = &[
+        (
+            "scope.html",
+            "{% set n = 1 %}{% call cache('x', tags=['t']) %}{% set n = 2 %}{{ n }}{% endcall %}{{ n }}",
+        ),
+        (
+            "bad_timeout.html",
+            "{% call cache('x', timeout='soon') %}x{% endcall %}",
+        ),
+        (
+            "bad_argument.html",
+            "{% call cache('x', colour=1) %}x{% endcall %}",
+        ),
+        ("not_a_block.html", "{{ cache('x') }}"),
+        (
+            "lines.html",
+            "{% call cache('x') %}\n{% endcall %}\n{{ missing() }}",
+        ),
+    ];
+    let nothing = Templates::builder()
+        .app("t", None, FRAGMENTS)
+        .fragment_cache(NothingStore)
+        .build()
+        .unwrap();
+    let stored = Templates::builder()
+        .app("t", None, FRAGMENTS)
+        .fragment_cache(MapStore::default())
+        .build()
+        .unwrap();
+    for templates in [&nothing, &stored] {
+        assert_eq!(templates.render("scope.html", ()).unwrap(), "21");
+        for name in ["bad_timeout.html", "bad_argument.html"] {
+            assert!(templates.render(name, ()).is_err(), "{name}");
+        }
+        let err = templates.render("lines.html", ()).unwrap_err().to_string();
+        assert!(err.contains("lines.html:3"), "{err}");
+    }
+    // Only a store that keeps nothing lets a bare call through (it is what a block becomes).
+    assert_eq!(nothing.render("not_a_block.html", ()).unwrap(), "");
+    let err = stored
+        .render("not_a_block.html", ())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("{% call cache(name, ...) %}"), "{err}");
+}
+
 /// A fragment store that must wait for its cache, as one backed by Redis does: the answer
 /// comes from a task on the runtime, so waiting for it needs the runtime's workers free.
 #[derive(Clone, Default)]
