@@ -2,10 +2,10 @@
 //!
 //! Each ORM statement borrows a connection only for itself, so a view never holds one across
 //! rendering or cache calls. A saturated pool answers within its wait timeout with an
-//! "unavailable" error (503) instead of queueing forever; `RecyclingMethod::Verified` checks a
-//! connection before reuse, so a Postgres restart costs at most one failed request per pooled
-//! connection; `statement_timeout` is set on every connection and a client-side deadline just
-//! above it covers a server that stops answering altogether.
+//! "unavailable" error (503) instead of queueing forever; `RecyclingMethod::Fast` discards a
+//! connection whose socket has closed before reuse, so a Postgres restart costs at most one
+//! failed request per pooled connection; `statement_timeout` is set on every connection and a
+//! client-side deadline just above it covers a server that stops answering altogether.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
