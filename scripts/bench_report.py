@@ -69,14 +69,15 @@ def rss_samples(path):
 def server_result(out, name, rounds):
     """The figures of the server's median round by req/s, with every round's req/s beside them
     and the peak RSS over all rounds."""
-    runs = sorted((round_result(out, f"{name}.r{k}") for k in range(1, rounds + 1)),
-                  key=lambda run: run["req_per_s"])
+    in_order = [round_result(out, f"{name}.r{k}") for k in range(1, rounds + 1)]
+    runs = sorted(in_order, key=lambda run: run["req_per_s"])
     median = dict(runs[(len(runs) - 1) // 2])
     peaks = [run["peak_rss_mb"] for run in runs if run["peak_rss_mb"] is not None]
     median.update({
         "server": name,
         "description": SERVERS.get(name, ""),
-        "round_req_per_s": [run["req_per_s"] for run in runs],
+        # In round order, so that a comparison can pair its two sides round by round.
+        "round_req_per_s": [run["req_per_s"] for run in in_order],
         "peak_rss_mb": max(peaks) if peaks else None,
         # An error in any round counts, not only in the median one.
         "errors": sum(run["errors"] for run in runs),
@@ -149,14 +150,19 @@ def comparisons(servers, skipped):
         herd, base = servers.get(spec["herd"]), servers.get(spec["baseline"])
         missing = [f"{name}: {why}" for name in (spec["herd"], spec["baseline"])
                    if (why := why_not_run(name, servers, skipped))]
-        ratio = None
+        ratio, round_ratios = None, []
         if herd and base and base["req_per_s"]:
             ratio = round(herd["req_per_s"] / base["req_per_s"], 3)
+            # Shown beside the judged ratio: each round's two sides ran back to back, so these
+            # show how far a slow spell of the machine moves it.
+            round_ratios = [round(h / b, 3) if b else None
+                            for h, b in zip(herd["round_req_per_s"], base["round_req_per_s"])]
         rows.append({
             **spec,
             "herd_result": {k: herd[k] for k in ("req_per_s", "p50_ms", "p99_ms", "errors")} if herd else None,
             "baseline_result": {k: base[k] for k in ("req_per_s", "p50_ms", "p99_ms", "errors")} if base else None,
             "ratio": ratio,
+            "round_ratios": round_ratios,
             "pass": ratio is not None and (spec["ratio_min"] is None or ratio >= spec["ratio_min"]),
             "note": "; ".join(missing) or None,
         })
@@ -214,6 +220,7 @@ def markdown(result):
     compared = [
         [c["comparison"], c["herd"], *side(c["herd_result"]), c["baseline"], *side(c["baseline_result"]),
          f"{c['ratio']:.2f}" if c["ratio"] is not None else "—",
+         " / ".join(f"{r:.2f}" if r is not None else "—" for r in c["round_ratios"]) or "—",
          f">= {c['ratio_min']:g}" if c["ratio_min"] is not None else "—",
          ("pass" if c["pass"] else "FAIL") if c["ratio_min"] is not None else "reported"]
         for c in result["comparisons"]
@@ -240,7 +247,8 @@ def markdown(result):
         f"bytes on average, hello and redis-get send {page['bytes']:,} (/employee/{page['year']}/).",
         "",
         table(compared, ["comparison", "Herd", "req/s", "p50 ms", "p99 ms", "errors",
-                         "baseline", "req/s", "p50 ms", "p99 ms", "errors", "ratio", "target", "result"]),
+                         "baseline", "req/s", "p50 ms", "p99 ms", "errors", "ratio",
+                         "ratio by round", "target", "result"]),
         "",
         table(servers, ["server", "req/s", "p50 ms", "p99 ms", "max ms", "errors", "bytes/resp",
                         "peak RSS MB", "CPU µs/req", "req/s by round", "what it is"]),
