@@ -174,6 +174,7 @@ pub(crate) fn inline_blocks(source: &str) -> Cow<'_, str> {
     let mut edits: Vec<(std::ops::Range<usize>, &str)> = Vec::new();
     // For each open call block, whether it is a cache block.
     let mut open: Vec<bool> = Vec::new();
+    let mut in_raw = false;
     let mut rest = 0;
     while let Some(found) = source[rest..].find('{') {
         let start = rest + found;
@@ -192,10 +193,9 @@ pub(crate) fn inline_blocks(source: &str) -> Cow<'_, str> {
         };
         rest = tag.end;
         match tag.keyword(source) {
-            "raw" => match find_tag(source, rest, "endraw") {
-                Some(end) => rest = end,
-                None => break,
-            },
+            "endraw" => in_raw = false,
+            _ if in_raw => {}
+            "raw" => in_raw = true,
             "call" => {
                 let is_cache = tag
                     .after_keyword(source)
@@ -214,7 +214,7 @@ pub(crate) fn inline_blocks(source: &str) -> Cow<'_, str> {
             _ => {}
         }
     }
-    if edits.is_empty() || !open.is_empty() {
+    if edits.is_empty() || !open.is_empty() || in_raw {
         return Cow::Borrowed(source);
     }
     let mut out = String::with_capacity(source.len() + edits.len() * WITH.len());
@@ -286,19 +286,6 @@ impl Tag {
     fn after_keyword<'s>(&self, source: &'s str) -> &'s str {
         source[self.keyword.end..self.body_end].trim_start()
     }
-}
-
-/// Just past the first `{% keyword %}` tag at or after `from`.
-fn find_tag(source: &str, from: usize, keyword: &str) -> Option<usize> {
-    let mut rest = from;
-    while let Some(found) = source[rest..].find("{%") {
-        let tag = Tag::read(source, rest + found)?;
-        if tag.keyword(source) == keyword {
-            return Some(tag.end);
-        }
-        rest = tag.end;
-    }
-    None
 }
 
 #[cfg(test)]
