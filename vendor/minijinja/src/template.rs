@@ -282,8 +282,25 @@ impl<'env, 'source> Template<'env, 'source> {
     }
 
     fn _render(&self, root: Value) -> Result<String, Error> {
-        let mut rv = String::with_capacity(self.compiled.buffer_size_hint);
-        self._eval(root, &mut Output::new(&mut rv)).map(|_| rv)
+        #[cfg(feature = "herd_fast_path")]
+        let capacity = {
+            use std::sync::atomic::Ordering::Relaxed;
+            // A little over the last length, as pages of one template vary; at most 1 MiB
+            // up front, so one huge page does not make every later one reserve as much.
+            let last = self.compiled.last_output_len.load(Relaxed);
+            self.compiled
+                .buffer_size_hint
+                .max((last + last / 8).min(1 << 20))
+        };
+        #[cfg(not(feature = "herd_fast_path"))]
+        let capacity = self.compiled.buffer_size_hint;
+        let mut rv = String::with_capacity(capacity);
+        let rv = ok!(self._eval(root, &mut Output::new(&mut rv)).map(|_| rv));
+        #[cfg(feature = "herd_fast_path")]
+        self.compiled
+            .last_output_len
+            .store(rv.len(), std::sync::atomic::Ordering::Relaxed);
+        Ok(rv)
     }
 
     fn _capture_state(self, root: Value) -> Result<Captured<'source>, Error> {
@@ -446,6 +463,10 @@ pub struct CompiledTemplate<'source> {
     pub syntax_config: SyntaxConfig,
     /// The initial setting of auto escaping.
     pub initial_auto_escape: AutoEscape,
+    /// Herd: the length of the last output rendered to a string, the next render's initial
+    /// capacity, so that a long page is not copied through every doubling of its buffer.
+    #[cfg(feature = "herd_fast_path")]
+    pub last_output_len: std::sync::atomic::AtomicUsize,
 }
 
 impl fmt::Debug for CompiledTemplate<'_> {
@@ -486,6 +507,8 @@ impl<'source> CompiledTemplate<'source> {
             buffer_size_hint,
             syntax_config: config.syntax_config.clone(),
             initial_auto_escape: (config.default_auto_escape)(name),
+            #[cfg(feature = "herd_fast_path")]
+            last_output_len: std::sync::atomic::AtomicUsize::new(0),
         })
     }
 }

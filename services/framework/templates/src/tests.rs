@@ -50,6 +50,13 @@ static VIEWS: &[(&str, &str)] = &[
         "rows.html",
         "{{ rows|length }}{% for r in rows %}<{{ loop.index }}:{{ r.id }}:{{ r.name }}>{% endfor %}{% if not empty %}none{% endif %}",
     ),
+    // Names read as `{{ name.attr }}` and `{{ name }}` from a local go through minijinja's
+    // fast path (vendor/minijinja, feature `herd_fast_path`); each is printed beside a form
+    // that takes the regular path (`[...]` item access, a filter, a concatenation).
+    (
+        "locals.html",
+        "{% for r in rows %}[{{ r.name }}={{ r['name'] }}][{{ r.missing }}={{ r['missing'] }}][{{ r.id }}={{ r.id|string }}][{{ r.name|upper }}]{{ seen }}{% set seen = r.id %}{% endfor %}{{ seen }}|{% with w = rows|first %}{{ w.name }}={{ w.name ~ '' }}{% endwith %}|{% for n in ['<a>', 'b'] %}{{ n }}={{ n ~ '' }},{% endfor %}|{% macro show(x) %}{{ x.name }}{% endmacro %}{% for r in rows %}{{ show(r) }};{% endfor %}|{% for r in rows %}{{ loop.index }}.{{ loop.index0 }},{% endfor %}",
+    ),
 ];
 
 fn templates() -> Templates {
@@ -84,7 +91,10 @@ fn employees() -> Vec<Employee> {
 fn an_object_renders_exactly_as_its_serde_copy_would() {
     let templates = templates();
     for employee in employees() {
-        for (name, _) in VIEWS.iter().filter(|(name, _)| *name != "rows.html") {
+        for (name, _) in VIEWS
+            .iter()
+            .filter(|(name, _)| !["rows.html", "locals.html"].contains(name))
+        {
             let through_serde = templates
                 .render(
                     name,
@@ -138,6 +148,25 @@ fn an_object_list_renders_as_the_serialized_vec_would() {
     assert_eq!(
         as_objects,
         "2<1:7:Ann &lt;O&#x27;Neil&gt; &amp; Co><2:8:Bo>none"
+    );
+}
+
+#[test]
+fn locals_print_as_the_regular_path_prints_them() {
+    let html = templates()
+        .render(
+            "locals.html",
+            minijinja::context! { rows => object_list(employees()), seen => "<outer>" },
+        )
+        .unwrap();
+    let ann = "Ann &lt;O&#x27;Neil&gt; &amp; Co";
+    assert_eq!(
+        html,
+        format!(
+            "[{ann}={ann}][=][7=7][ANN &lt;O&#x27;NEIL&gt; &amp; CO]&lt;outer&gt;\
+             [Bo=Bo][=][8=8][BO]&lt;outer&gt;&lt;outer&gt;|{ann}={ann}|&lt;a&gt;=&lt;a&gt;,b=b,|{ann};Bo;|\
+             1.0,2.1,"
+        )
     );
 }
 

@@ -1065,11 +1065,10 @@ impl Value {
     /// at a later point when interacted with.  This is used to carry
     /// serialization errors or failures that happen when the engine otherwise
     /// assumes an infallible operation such as iteration.
+    #[inline(always)]
     pub(crate) fn validate(self) -> Result<Value, Error> {
         if let ValueRepr::Invalid(err) = self.0 {
-            // Today the API implies tghat errors are `Clone`, but we don't want to expose
-            // this as a functionality (yet?).
-            Err(Arc::try_unwrap(err).unwrap_or_else(|arc| (*arc).internal_clone()))
+            Err(unwrap_invalid(err))
         } else {
             Ok(self)
         }
@@ -2413,4 +2412,13 @@ mod tests {
         assert!(Value::from(0_u128) < huge);
         assert!(Value::from(1_i64) < huge);
     }
+}
+
+/// The error an invalid value carries (out of line: the VM checks every value it pushes).
+#[cold]
+#[inline(never)]
+fn unwrap_invalid(err: Arc<Error>) -> Error {
+    // Today the API implies that errors are `Clone`, but we don't want to expose
+    // this as a functionality (yet?).
+    Arc::try_unwrap(err).unwrap_or_else(|arc| (*arc).internal_clone())
 }

@@ -313,6 +313,29 @@ impl<'env> Context<'env> {
         self.env.get_global(key)
     }
 
+    /// Looks up `key` by reference where [`load`](Self::load) would find it among a frame's
+    /// locals (a loop variable, a `{% set %}` or `{% with %}` name); `None` where `load` would
+    /// look anywhere else first, so that the caller takes the regular path.
+    #[cfg(feature = "herd_fast_path")]
+    pub fn load_local(&self, key: &str) -> Option<&Value> {
+        for frame in self.stack.iter().rev() {
+            if let Some(value) = frame.locals.get(key) {
+                return Some(value);
+            }
+            if frame.current_loop.is_some() && key == "loop" {
+                return None;
+            }
+            #[cfg(feature = "macros")]
+            if frame.closure_context.is_some() {
+                return None;
+            }
+            if !frame.ctx.is_undefined() {
+                return None;
+            }
+        }
+        None
+    }
+
     /// Returns an iterable of all declared variables.
     pub fn known_variables(
         &self,
@@ -411,6 +434,12 @@ impl<'env> Context<'env> {
             .find(|x| x.current_loop.is_some())?;
         let item = frame.current_loop.as_mut()?.next();
         if item.is_some() {
+            // Herd: emptying the map one entry at a time keeps its (now empty) root node,
+            // where `clear` frees it and the loop variable's store allocates it again, on
+            // every iteration.
+            #[cfg(feature = "herd_fast_path")]
+            while frame.locals.pop_first().is_some() {}
+            #[cfg(not(feature = "herd_fast_path"))]
             frame.locals.clear();
         }
         item

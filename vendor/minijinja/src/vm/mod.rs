@@ -459,26 +459,10 @@ impl<'env> Executor<'env> {
                 }};
             }
 
-            match instr {
-                Instruction::Swap => {
-                    a = stack.pop();
-                    b = stack.pop();
-                    stack.push(a);
-                    stack.push(b);
-                }
-                Instruction::EmitRaw(val) => {
-                    #[cfg(feature = "debug")]
-                    let span_start = out.span_start();
-                    // this only produces a format error, no need to attach
-                    // location information.
-                    ok!(out.write_str(val).map_err(Error::from));
-                    #[cfg(feature = "debug")]
-                    if let Some(start) = span_start {
-                        out.record_span(start, state.instructions, pc, OutputSpanKind::Raw);
-                    }
-                }
-                Instruction::Emit => {
-                    let value = stack.pop();
+            // writes `value` to the output, as `Emit` does.
+            macro_rules! emit {
+                ($value:expr) => {{
+                    let value = $value;
                     // formatting containers walks them which is a lot more
                     // expensive than writing out a string.
                     #[cfg(feature = "fuel")]
@@ -509,6 +493,29 @@ impl<'env> Executor<'env> {
                     if let Some(start) = span_start {
                         out.record_span(start, state.instructions, pc, OutputSpanKind::Expression);
                     }
+                }};
+            }
+
+            match instr {
+                Instruction::Swap => {
+                    a = stack.pop();
+                    b = stack.pop();
+                    stack.push(a);
+                    stack.push(b);
+                }
+                Instruction::EmitRaw(val) => {
+                    #[cfg(feature = "debug")]
+                    let span_start = out.span_start();
+                    // this only produces a format error, no need to attach
+                    // location information.
+                    ok!(out.write_str(val).map_err(Error::from));
+                    #[cfg(feature = "debug")]
+                    if let Some(start) = span_start {
+                        out.record_span(start, state.instructions, pc, OutputSpanKind::Raw);
+                    }
+                }
+                Instruction::Emit => {
+                    emit!(stack.pop());
                 }
                 Instruction::StoreLocal(name) => {
                     state.ctx.store(
@@ -519,6 +526,41 @@ impl<'env> Executor<'env> {
                     );
                 }
                 Instruction::Lookup(name) => {
+                    // Herd: `{{ name }}` and `{{ name.attr }}` on a local (a loop variable)
+                    // are the bulk of a table's rows. Run `Lookup, GetAttr, Emit` as one
+                    // step, reading the local by reference: no clone of it, and no trip of
+                    // each intermediate value through the stack. Anything unusual (not a
+                    // local, a missing attribute, an invalid value) takes the regular path.
+                    #[cfg(feature = "herd_fast_path")]
+                    {
+                        let next = state.instructions.get(pc + 1);
+                        let fused = match next {
+                            Some(Instruction::GetAttr(attr)) => state
+                                .ctx
+                                .load_local(name)
+                                .and_then(|local| local.get_attr_fast(attr))
+                                .filter(|value| !matches!(value.0, ValueRepr::Invalid(_)))
+                                .map(|value| (value, 2)),
+                            Some(Instruction::Emit) => state
+                                .ctx
+                                .load_local(name)
+                                .filter(|value| !matches!(value.0, ValueRepr::Invalid(_)))
+                                .cloned()
+                                .map(|value| (value, 1)),
+                            _ => None,
+                        };
+                        if let Some((value, width)) = fused {
+                            if width == 2 && !matches!(state.instructions.get(pc + 2), Some(Instruction::Emit)) {
+                                stack.push(value);
+                                pc += 2;
+                                continue;
+                            }
+                            pc += width;
+                            emit!(value);
+                            pc += 1;
+                            continue;
+                        }
+                    }
                     stack.push(match state.lookup(name) {
                         Some(value) => assert_valid!(value),
                         None => Value::undefined_with_origin(undefined_origin!()),
