@@ -50,6 +50,10 @@ static VIEWS: &[(&str, &str)] = &[
         "rows.html",
         "{{ rows|length }}{% for r in rows %}<{{ loop.index }}:{{ r.id }}:{{ r.name }}>{% endfor %}{% if not empty %}none{% endif %}",
     ),
+    (
+        "sequence.html",
+        "{{ rows[1].name }}|{{ (rows|first).id }}|{{ (rows|last).id }}|{{ rows|length }}|{% for r in rows|reverse %}{{ r.id }},{% endfor %}|{% for r in rows %}{{ loop.index }}/{{ loop.length }}{{ loop.last }},{% endfor %}|{{ rows|map(attribute='id')|join('+') }}|{{ rows[5] is undefined }}",
+    ),
     // Names read as `{{ name.attr }}` and `{{ name }}` from a local go through minijinja's
     // fast path (vendor/minijinja, feature `herd_fast_path`); each is printed beside a form
     // that takes the regular path (`[...]` item access, a filter, a concatenation).
@@ -93,7 +97,7 @@ fn an_object_renders_exactly_as_its_serde_copy_would() {
     for employee in employees() {
         for (name, _) in VIEWS
             .iter()
-            .filter(|(name, _)| !["rows.html", "locals.html"].contains(name))
+            .filter(|(name, _)| !["rows.html", "sequence.html", "locals.html"].contains(name))
         {
             let through_serde = templates
                 .render(
@@ -149,6 +153,25 @@ fn an_object_list_renders_as_the_serialized_vec_would() {
         as_objects,
         "2<1:7:Ann &lt;O&#x27;Neil&gt; &amp; Co><2:8:Bo>none"
     );
+}
+
+#[test]
+fn an_object_list_is_a_sequence_as_the_serialized_vec_is() {
+    let templates = templates();
+    let through_serde = templates
+        .render(
+            "sequence.html",
+            minijinja::context! { rows => Value::from(minijinja::value::Serde(employees())) },
+        )
+        .unwrap();
+    let as_objects = templates
+        .render(
+            "sequence.html",
+            minijinja::context! { rows => object_list(employees()) },
+        )
+        .unwrap();
+    assert_eq!(as_objects, through_serde);
+    assert_eq!(as_objects, "Bo|7|8|2|8,7,|1/2False,2/2True,|7+8|True");
 }
 
 #[test]
