@@ -531,7 +531,8 @@ impl<'env> Executor<'env> {
                     // step, reading the local by reference: no clone of it, and no trip of
                     // each intermediate value through the stack. Anything unusual (not a
                     // local, a missing attribute, an invalid value) takes the regular path.
-                    #[cfg(feature = "herd_fast_path")]
+                    // With `fuel`, every instruction is charged one by one.
+                    #[cfg(all(feature = "herd_fast_path", not(feature = "fuel")))]
                     {
                         let next = state.instructions.get(pc + 1);
                         let fused = match next {
