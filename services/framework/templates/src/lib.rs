@@ -59,7 +59,8 @@ where
 /// What [`object_list`] makes: a sequence that `{% for %}` walks straight off its slice.
 ///
 /// A plain `Vec<Value>` is iterated by index, each step a dynamic `get_value` with the index
-/// turned into a value and back, which costs a long table about a tenth of its rendering.
+/// turned into a value and back: about 45 machine instructions a row more than this slice
+/// iterator (cachegrind, the year archive).
 #[derive(Debug)]
 struct ObjectList(Vec<Value>);
 
