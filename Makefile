@@ -26,9 +26,9 @@ help:
 	@echo "make fmt-check  rustfmt check"
 	@echo "make doc        rustdoc, warnings are errors"
 	@echo "make bench      Herd (uncached, L1, L2) against hand-written baselines with wrk; results in $(LOCAL_DIR)/bench/"
-	@echo "make ci         fmt-check, lint, test (what .ci/run calls)"
+	@echo "make ci         fmt-check, lint, doc, test (what .ci/run calls)"
 
-ci: fmt-check lint test
+ci: fmt-check lint doc test
 
 run:
 	@scripts/run.sh

@@ -1,5 +1,5 @@
 //! Herd's `django.contrib.auth`: password [`hashers`] compatible with Django's stored hashes,
-//! Django's password [`validators`], the `auth` app's [`models`] and migrations, permissions
+//! Django's password [`validators`], the `auth` app's [`models`](mod@models) and migrations, permissions
 //! ([`create_permissions`], [`has_perm`]), [`authenticate`], session [`login`] / [`logout`] /
 //! [`get_user`], and [`is_safe_url`] for `next` redirects.
 //!

@@ -8,7 +8,7 @@
 //! `choices = "a:Apple,b:Banana"`, `required = false`, `label = "..."`. On the struct,
 //! `#[form(crate = "herd::forms")]` names this crate's path and `#[form(model = "Employee")]`
 //! makes it Django's `ModelForm` of that model ([`ModelForm`]): its fields edit the model's
-//! fields of the same names, and [`BoundForm::save`] writes them.
+//! fields of the same names, and [`ModelForm::save`] writes them.
 //!
 //! ```
 //! use herd_forms::{Form, FormHooks};

@@ -10,7 +10,7 @@
 //! names an entry for invalidation exactly as Django's function of that name does.
 //!
 //! With a store that keeps nothing (a dummy cache, or no store), a block is compiled as its
-//! body: [`inline_blocks`] turns `{% call cache(args) %}...{% endcall %}` into
+//! body: `inline_blocks` turns `{% call cache(args) %}...{% endcall %}` into
 //! `{% with __herd_fragment = cache(args) %}...{% endwith %}` before the template is compiled.
 //! A call block renders its body into a string of its own, which is then copied into the page
 //! twice (as a value, then as output); for a table of hundreds of rows that copying, and the
