@@ -534,31 +534,29 @@ impl<'env> Executor<'env> {
                     // With `fuel`, every instruction is charged one by one.
                     #[cfg(all(feature = "herd_fast_path", not(feature = "fuel")))]
                     {
-                        let next = state.instructions.get(pc + 1);
-                        let fused = match next {
+                        let fused = match state.instructions.get(pc + 1) {
                             Some(Instruction::GetAttr(attr)) => state
                                 .ctx
                                 .load_local(name)
                                 .and_then(|local| local.get_attr_fast(attr))
-                                .filter(|value| !matches!(value.0, ValueRepr::Invalid(_)))
                                 .map(|value| (value, 2)),
-                            Some(Instruction::Emit) => state
-                                .ctx
-                                .load_local(name)
-                                .filter(|value| !matches!(value.0, ValueRepr::Invalid(_)))
-                                .cloned()
-                                .map(|value| (value, 1)),
+                            Some(Instruction::Emit) => {
+                                state.ctx.load_local(name).cloned().map(|value| (value, 1))
+                            }
                             _ => None,
                         };
-                        if let Some((value, width)) = fused {
-                            if width == 2 && !matches!(state.instructions.get(pc + 2), Some(Instruction::Emit)) {
-                                stack.push(value);
-                                pc += 2;
-                                continue;
-                            }
+                        if let Some((value, width)) =
+                            fused.filter(|(value, _)| !matches!(value.0, ValueRepr::Invalid(_)))
+                        {
+                            // On the instruction after the fused ones: an `Emit` writes the
+                            // value (and reports its own location on error).
                             pc += width;
-                            emit!(value);
-                            pc += 1;
+                            if matches!(state.instructions.get(pc), Some(Instruction::Emit)) {
+                                emit!(value);
+                                pc += 1;
+                            } else {
+                                stack.push(value);
+                            }
                             continue;
                         }
                     }
